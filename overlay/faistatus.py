@@ -1,0 +1,197 @@
+"""Reading FAI's own verdict: the build output, status.log and in-build test reports.
+
+fai-diskimage can exit 0 after a failed hook or script; FAI only writes
+"FAILED with exit code N" into status.log. A build succeeds only when fai
+exits 0 and every FAILED entry is explained: a known-harmless failure whose
+conditions all hold, or in-build tests whose failures are all waived.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from overlay.config import Waiver
+
+STATUS_RE = re.compile(r"^(?P<name>\S+)\s+(?:OK\.|FAILED with exit code (?P<code>\d+)\.)\s*$")
+START_RE = re.compile(r"^Starting FAI execution - (\d{8}_\d{6})")
+MISSING_PKG_RES = (
+    re.compile(r"^E: Unable to locate package (\S+)"),
+    re.compile(r"^E: Package '([^']+)' has no installation candidate"),
+    re.compile(r"^E: Version '[^']+' for '([^']+)' was not found"),
+)
+TASK_ERROR_RE = re.compile(r"^Error in task (\S+)\. Code: (\d+)")
+
+
+@dataclass(frozen=True)
+class Failure:
+    name: str
+    code: int
+
+
+@dataclass
+class Verdict:
+    failures: list[str] = field(default_factory=list)  # why the build failed, one line each
+    excused: list[dict[str, Any]] = field(default_factory=list)
+    waived: list[dict[str, str]] = field(default_factory=list)
+    tests: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@functools.cache
+def known_failures() -> list[dict[str, Any]]:
+    text = resources.files("overlay").joinpath("data/known-failures.yaml").read_text()
+    return list(yaml.safe_load(text))
+
+
+def parse_status(text: str) -> list[Failure]:
+    out = []
+    for line in text.splitlines():
+        m = STATUS_RE.match(line.strip())
+        if m and m.group("code") is not None:
+            out.append(Failure(m.group("name"), int(m.group("code"))))
+    return out
+
+
+def hook_output(log_lines: Sequence[str], name: str) -> list[str]:
+    """The output between 'Calling hook: NAME' and NAME's status line."""
+    out: list[str] = []
+    inside = False
+    for line in log_lines:
+        if line.startswith(f"Calling hook: {name}"):
+            inside, out = True, []
+            continue
+        if inside and line.startswith(name) and ("FAILED" in line or line.rstrip().endswith("OK.")):
+            return out
+        if inside:
+            out.append(line)
+    return out
+
+
+def _excused(failure: Failure, log_lines: Sequence[str], state_dir: Path) -> dict[str, Any] | None:
+    for rule in known_failures():
+        if rule["name"] != failure.name or int(rule["exit_code"]) != failure.code:
+            continue
+        patterns = [re.compile(p) for p in rule.get("output_lines_match", [])]
+        if patterns:
+            lines = [ln for ln in hook_output(log_lines, failure.name) if ln.strip()]
+            if not all(any(p.match(ln) for p in patterns) for ln in lines):
+                continue
+        needed = rule.get("requires_state")
+        if needed == "esp-filled" and not (state_dir / "esp.json").is_file():
+            continue
+        return {"name": failure.name, "exit_code": failure.code, "reason": rule["reason"]}
+    return None
+
+
+def junit_failures(path: Path) -> tuple[dict[str, int], list[str]]:
+    """Counts and the ids (classname.name) of failed or errored test cases."""
+    root = ET.parse(path).getroot()
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    failed = []
+    for case in root.iter("testcase"):
+        counts["tests"] += 1
+        kinds = {child.tag for child in case}
+        if "skipped" in kinds:
+            counts["skipped"] += 1
+        for kind in ("failure", "error"):
+            if kind in kinds:
+                counts[kind + "s"] += 1
+                failed.append(f"{case.get('classname', '')}.{case.get('name', '')}".lstrip("."))
+                break
+    return counts, failed
+
+
+def waiver_for(test_id: str, waivers: Iterable[Waiver]) -> Waiver | None:
+    for waiver in waivers:
+        if (
+            test_id == waiver.test
+            or test_id.endswith("." + waiver.test)
+            or test_id.split(".")[-1] == waiver.test
+        ):
+            return waiver
+    return None
+
+
+def judge(
+    *,
+    returncode: int,
+    status_text: str,
+    log_lines: Sequence[str],
+    state_dir: Path,
+    junit: Path | None,
+    waivers: Sequence[Waiver],
+) -> Verdict:
+    verdict = Verdict()
+    if returncode != 0:
+        verdict.failures.append(f"fai-diskimage exited with {returncode}{_task_errors(log_lines)}")
+        missing = missing_packages(log_lines)
+        if missing:
+            verdict.failures.append(f"package(s) not found in the archive: {', '.join(missing)}")
+    for failure in parse_status(status_text):
+        if failure.name.startswith("tests."):
+            _judge_tests(verdict, failure, junit, waivers)
+            continue
+        excuse = _excused(failure, log_lines, state_dir)
+        if excuse:
+            verdict.excused.append(excuse)
+        else:
+            verdict.failures.append(f"{failure.name} failed with exit code {failure.code}")
+    return verdict
+
+
+def _judge_tests(verdict: Verdict, failure: Failure, junit: Path | None, waivers: Sequence[Waiver]) -> None:
+    if junit is None or not junit.is_file():
+        verdict.failures.append(
+            f"{failure.name} failed with exit code {failure.code} and wrote no junit report"
+        )
+        return
+    counts, failed = junit_failures(junit)
+    verdict.tests = counts
+    unwaived = []
+    for test_id in failed:
+        waiver = waiver_for(test_id, waivers)
+        if waiver:
+            verdict.waived.append({"test": test_id, "waiver": waiver.test, "reason": waiver.reason})
+        else:
+            unwaived.append(test_id)
+    if unwaived:
+        verdict.failures.append(f"in-build tests failed ({failure.name}): {', '.join(unwaived)}")
+    elif not failed:
+        verdict.failures.append(
+            f"{failure.name} failed with exit code {failure.code} but its report shows no failed test"
+        )
+
+
+def _task_errors(log_lines: Sequence[str]) -> str:
+    errors = [f"{m.group(1)} (code {m.group(2)})" for ln in log_lines if (m := TASK_ERROR_RE.match(ln))]
+    return f"; error in task {', '.join(errors)}" if errors else ""
+
+
+def missing_packages(log_lines: Iterable[str]) -> list[str]:
+    found: list[str] = []
+    for line in log_lines:
+        for regex in MISSING_PKG_RES:
+            m = regex.match(line.strip())
+            if m and m.group(1) not in found:
+                found.append(m.group(1))
+    return found
+
+
+def log_dir_name(log_lines: Iterable[str]) -> str | None:
+    for line in log_lines:
+        m = START_RE.match(line)
+        if m:
+            return f"install-{m.group(1)}"
+    return None

@@ -1,0 +1,136 @@
+"""plan, compose and build."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from overlay import cli, compose, log, manifest
+from overlay.config import ImageSpec, load_images
+from overlay.errors import OverlayError
+from overlay.plan import Plan, make_plan
+from overlay.runner import Runner
+
+
+def _specs(args: argparse.Namespace) -> list[ImageSpec]:
+    if getattr(args, "from_manifest", None):
+        return [_spec_from_manifest(args.from_manifest, args.allow_changed_inputs)]
+    if args.image is None:
+        raise OverlayError("no image definition given", hint="fai-overlay build IMAGE.yaml")
+    return load_images(args.image, cli.overrides(args))
+
+
+def _spec_from_manifest(path: Path, allow_changed: bool) -> ImageSpec:
+    data = manifest.load(path)
+    spec = manifest.spec_from_json(data["image"])
+    plan = make_plan(spec, path.parent)
+    recorded = {la["name"]: la["digest"] for la in data["layers"]}
+    for layer in plan.layers:
+        now = manifest.layer_digest(layer.root)
+        if recorded.get(layer.name) not in (None, now) and not allow_changed:
+            raise OverlayError(
+                f"layer '{layer.name}' at {layer.root} changed since {data['name']} was built",
+                path=path,
+                hint="check out the recorded commit, or pass --allow-changed-inputs to build anyway",
+            )
+    return spec
+
+
+def register_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("plan", help="print classes (with reasons), environment and the fai-diskimage argv")
+    cli.add_image_args(p)
+    p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output directory (default: out)")
+    p.add_argument("--json", action="store_true", help="machine-readable: keys classes, env, command")
+    p.set_defaults(handler=run_plan)
+
+
+def _print_plan(plan: Plan) -> None:
+    print(f"# {plan.name}: {plan.spec.release} {plan.spec.vendor} {plan.spec.arch} ({plan.spec.type})")
+    print(f"# base: {plan.base.kind} at {plan.base.config_space}")
+    print("# layers, lowest priority first:")
+    for layer in plan.layers:
+        print(f"#   {layer.name:<20} {layer.kind:<9} {layer.root}")
+    print(f"# classes ({len(plan.classes)}), lowest priority first:")
+    width = max(len(c.name) for c in plan.classes)
+    for entry in plan.classes:
+        print(f"#   {entry.name:<{width}}  {entry.reason}")
+    print("# environment:")
+    for key, value in sorted(plan.env.items()):
+        print(f"#   {key}={value}")
+    print("# command:")
+    print(" ".join(plan.argv))
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    plans = [make_plan(spec, args.output) for spec in _specs(args)]
+    if args.json:
+        docs = [p.to_json() for p in plans]
+        cli.print_json(docs[0] if len(docs) == 1 else docs)
+    else:
+        for plan in plans:
+            _print_plan(plan)
+    return 0
+
+
+def register_compose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("compose", help="compose the config space only (no root needed)")
+    cli.add_image_args(p)
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="writes OUTPUT/cspace and OUTPUT/compose.json"
+    )
+    p.set_defaults(handler=run_compose)
+
+
+def run_compose(args: argparse.Namespace) -> int:
+    specs = _specs(args)
+    for spec in specs:
+        plan = make_plan(spec, args.output)
+        dest = args.output / plan.name if len(specs) > 1 else args.output
+        result = compose.compose(plan.layers, dest / "cspace", plan.variables(), plan.class_names())
+        print(result.root)
+    return 0
+
+
+def register_build(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("build", help="compose and build the image with fai-diskimage (root)")
+    cli.add_image_args(p, required=False)
+    p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output directory (default: out)")
+    p.add_argument(
+        "--from-manifest", type=Path, metavar="BUILD.json", help="rebuild from a manifest's recorded inputs"
+    )
+    p.add_argument(
+        "--allow-changed-inputs",
+        action="store_true",
+        help="with --from-manifest: build even if a layer changed",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    p.set_defaults(handler=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from overlay.build import build
+
+    runner = Runner()
+    results = []
+    for spec in _specs(args):
+        plan = make_plan(spec, args.output)
+        with log.step(f"Building {plan.name}"):
+            result = build(plan, runner)
+        results.append(result)
+        log.info(
+            f"built {result.name} in {log.fmt_seconds(result.seconds)}: "
+            f"{', '.join(str(p) for p in result.outputs)}"
+        )
+    if args.json:
+        cli.print_json(
+            [
+                {
+                    "name": r.name,
+                    "manifest": str(r.manifest),
+                    "outputs": [str(p) for p in r.outputs],
+                    "seconds": round(r.seconds, 1),
+                }
+                for r in results
+            ]
+        )
+    return 0
