@@ -55,8 +55,10 @@ class ImageBuilder:
         (self.artifacts / "builds").mkdir(exist_ok=True)
         (self.artifacts / "builds" / f"{out.name}.stderr.txt").write_text(proc.stderr)
         if proc.returncode != 0:
-            pytest.fail(f"build of {image} {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}",
-                        pytrace=False)
+            pytest.fail(
+                f"build of {image} {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}",
+                pytrace=False,
+            )
         import json
 
         name = json.loads(proc.stdout)[0]["name"]
@@ -100,8 +102,10 @@ def dci() -> Path:
     """The debian-cloud-images checkout named by FAI_OVERLAY_DCI (skips visibly without it)."""
     path = dci_checkout()
     if path is None:
-        pytest.skip("FAI_OVERLAY_DCI is not set: no debian-cloud-images checkout to test against "
-                    "(see docs/testing.md)")
+        pytest.skip(
+            "FAI_OVERLAY_DCI is not set: no debian-cloud-images checkout to test against "
+            "(see docs/testing.md)"
+        )
     if not (path / "config_space").is_dir():
         pytest.fail(f"FAI_OVERLAY_DCI={path} is not a debian-cloud-images checkout", pytrace=False)
     return path

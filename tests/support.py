@@ -15,22 +15,29 @@ EXAMPLES = REPO / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def cli(*args: str | Path, check: bool = False, timeout: float = 3600,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str | Path, check: bool = False, timeout: float = 3600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `fai-overlay ARGS` as a user would, capturing stdout and stderr."""
     proc = subprocess.run(
-        [sys.executable, "-m", "overlay", *map(str, args)], capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO,
+        [sys.executable, "-m", "overlay", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"fai-overlay {' '.join(map(str, args))} exited {proc.returncode}:\n"
-                             f"{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"fai-overlay {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
 def loop_devices() -> set[str]:
-    out = subprocess.run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"], capture_output=True, text=True
+    ).stdout
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 

@@ -104,6 +104,11 @@ def register_build(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="with --from-manifest: build even if a layer changed",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    p.add_argument("--test", action="store_true", help="then run the offline checks")
+    p.add_argument("--boot", action="store_true", help="then boot it in QEMU and run the live checks")
+    from overlay.verbs.verify import add_boot_args
+
+    add_boot_args(p)
     p.set_defaults(handler=run_build)
 
 

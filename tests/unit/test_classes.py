@@ -38,18 +38,34 @@ CFG = yaml.safe_load((embedded_root() / "image.yaml").read_text())
 CMAP = classmap.load(embedded_root() / "image.yaml")
 
 
-@pytest.mark.parametrize(("vendor", "arch", "build_type"),
-                         list(itertools.product(["generic", "genericcloud", "nocloud"],
-                                                ["amd64", "arm64", "ppc64el"], ["official", "dev"])))
+@pytest.mark.parametrize(
+    ("vendor", "arch", "build_type"),
+    list(
+        itertools.product(
+            ["generic", "genericcloud", "nocloud"], ["amd64", "arm64", "ppc64el"], ["official", "dev"]
+        )
+    ),
+)
 def test_trixie_matches_upstream_algorithm(vendor: str, arch: str, build_type: str) -> None:
-    got = classes.names(classes.compute(CMAP, release="trixie", vendor=vendor, arch=arch, build_type=build_type))
+    got = classes.names(
+        classes.compute(CMAP, release="trixie", vendor=vendor, arch=arch, build_type=build_type)
+    )
     assert got == reference(CFG, "trixie", vendor, arch, build_type)
 
 
 def test_start_and_type_combinations_literally() -> None:
-    got = classes.names(classes.compute(CMAP, release="trixie", vendor="nocloud", arch="amd64", build_type="dev"))
-    assert got[:7] == ["BUILD_IMAGE", "BASE", "DEBIAN", "TYPE_DEV", "BUILD_IMAGE+TYPE_DEV", "BASE+TYPE_DEV",
-                       "DEBIAN+TYPE_DEV"]
+    got = classes.names(
+        classes.compute(CMAP, release="trixie", vendor="nocloud", arch="amd64", build_type="dev")
+    )
+    assert got[:7] == [
+        "BUILD_IMAGE",
+        "BASE",
+        "DEBIAN",
+        "TYPE_DEV",
+        "BUILD_IMAGE+TYPE_DEV",
+        "BASE+TYPE_DEV",
+        "DEBIAN+TYPE_DEV",
+    ]
     assert got[-1] == "LAST"
     # classes of one group are never combined with each other
     assert "TRIXIE+EXTRAS" not in got and "SYSTEM_BOOT+NOCLOUD" not in got
@@ -64,22 +80,37 @@ def test_sizes() -> None:
 
 
 def test_extra_classes_go_before_last_with_reasons() -> None:
-    entries = classes.compute(CMAP, release="trixie", vendor="generic", arch="arm64", build_type="official",
-                              extra=[("SLIM", "provided by overlay slim"), ("MINE", "listed in the image")])
+    entries = classes.compute(
+        CMAP,
+        release="trixie",
+        vendor="generic",
+        arch="arm64",
+        build_type="official",
+        extra=[("SLIM", "provided by overlay slim"), ("MINE", "listed in the image")],
+    )
     assert [e.name for e in entries[-3:]] == ["SLIM", "MINE", "LAST"]
     assert entries[-3].reason == "provided by overlay slim"
 
 
 def test_duplicates_are_dropped() -> None:
-    entries = classes.compute(CMAP, release="trixie", vendor="generic", arch="amd64", build_type="official",
-                              extra=[("CLOUD", "again"), ("X", "x"), ("X", "x")])
+    entries = classes.compute(
+        CMAP,
+        release="trixie",
+        vendor="generic",
+        arch="amd64",
+        build_type="official",
+        extra=[("CLOUD", "again"), ("X", "x"), ("X", "x")],
+    )
     names = classes.names(entries)
     assert names.count("CLOUD") == 1 and names.count("X") == 1
 
 
 def test_drop_removes_a_class_and_its_combinations() -> None:
-    names = classes.names(classes.compute(CMAP, release="trixie", vendor="generic", arch="amd64",
-                                          build_type="official", drop=["EXTRAS"]))
+    names = classes.names(
+        classes.compute(
+            CMAP, release="trixie", vendor="generic", arch="amd64", build_type="official", drop=["EXTRAS"]
+        )
+    )
     assert not [n for n in names if "EXTRAS" in n.split("+")]
     assert "LINUX_VERSION_BASE+AMD64" in names
 
@@ -92,6 +123,7 @@ def test_unknown_vendor_for_base() -> None:
 
 
 def test_forky_is_supported() -> None:
-    names = classes.names(classes.compute(CMAP, release="forky", vendor="generic", arch="ppc64el",
-                                          build_type="official"))
+    names = classes.names(
+        classes.compute(CMAP, release="forky", vendor="generic", arch="ppc64el", build_type="official")
+    )
     assert "FORKY" in names and "FORKY+PPC64EL" in names and "TRIXIE" not in names

@@ -18,13 +18,16 @@ EXE = 0o755
 
 
 def base(make_tree: Maker) -> Layer:
-    root = make_tree("base", {
-        "package_config/DEBIAN": "PACKAGES install-norec\nvim\n",
-        "files/etc/motd/DEBIAN": "base motd\n",
-        "hooks/setup.BASE.sh": ("skiptask chboot\n", EXE),
-        "scripts/DEBIAN/10-files": ("#!/bin/sh\n", EXE),
-        "class/DEBIAN.var": "SUITE=trixie\n",
-    })
+    root = make_tree(
+        "base",
+        {
+            "package_config/DEBIAN": "PACKAGES install-norec\nvim\n",
+            "files/etc/motd/DEBIAN": "base motd\n",
+            "hooks/setup.BASE.sh": ("skiptask chboot\n", EXE),
+            "scripts/DEBIAN/10-files": ("#!/bin/sh\n", EXE),
+            "class/DEBIAN.var": "SUITE=trixie\n",
+        },
+    )
     return Layer("base", LayerKind.base, root)
 
 
@@ -39,8 +42,12 @@ def overlay(make_tree: Maker, name: str, files: dict[str, object], yaml: str | N
 def test_order_later_layer_wins_when_it_replaces(make_tree: Maker, tmp_path: Path) -> None:
     layers = [
         base(make_tree),
-        overlay(make_tree, "one", {"files/etc/motd/DEBIAN": "one\n", "package_config/ONE": "PACKAGES install\nhtop\n"},
-                "replaces: [files/etc/motd/DEBIAN]\n"),
+        overlay(
+            make_tree,
+            "one",
+            {"files/etc/motd/DEBIAN": "one\n", "package_config/ONE": "PACKAGES install\nhtop\n"},
+            "replaces: [files/etc/motd/DEBIAN]\n",
+        ),
         overlay(make_tree, "two", {"files/etc/motd/DEBIAN": "two\n"}, "replaces: [files/etc/motd/DEBIAN]\n"),
     ]
     result = compose(layers, tmp_path / "out" / "cspace", {}, [])
@@ -78,7 +85,10 @@ def test_modes_are_kept(make_tree: Maker, tmp_path: Path) -> None:
 
 
 def test_templates_are_rendered_from_variables(make_tree: Maker, tmp_path: Path) -> None:
-    layers = [base(make_tree), overlay(make_tree, "ov", {"files/etc/greeting/OV.j2": "{{ GREETING }} {{ release }}\n"})]
+    layers = [
+        base(make_tree),
+        overlay(make_tree, "ov", {"files/etc/greeting/OV.j2": "{{ GREETING }} {{ release }}\n"}),
+    ]
     result = compose(layers, tmp_path / "cspace", {"GREETING": "hi", "release": "trixie"}, [])
     assert (result.root / "files/etc/greeting/OV").read_text() == "hi trixie\n"
     assert result.files["files/etc/greeting/OV"]["rendered_from"] == "OV.j2"
@@ -117,13 +127,16 @@ def test_script_not_executable(make_tree: Maker) -> None:
         collect(layers)
 
 
-@pytest.mark.parametrize(("rel", "bad"), [
-    ("package_config/my-class", "my-class"),
-    ("class/MY.CLASS.var", "MY.CLASS"),
-    ("files/etc/foo/MY#CLASS", "MY#CLASS"),
-    ("scripts/my-scripts/10-x", "my-scripts"),
-    ("hooks/configure.MY-CLASS", "MY-CLASS"),
-])
+@pytest.mark.parametrize(
+    ("rel", "bad"),
+    [
+        ("package_config/my-class", "my-class"),
+        ("class/MY.CLASS.var", "MY.CLASS"),
+        ("files/etc/foo/MY#CLASS", "MY#CLASS"),
+        ("scripts/my-scripts/10-x", "my-scripts"),
+        ("hooks/configure.MY-CLASS", "MY-CLASS"),
+    ],
+)
 def test_invalid_class_name(make_tree: Maker, rel: str, bad: str) -> None:
     layers = [base(make_tree), overlay(make_tree, "ov", {rel: ("PACKAGES install\nx\n", EXE)})]
     with pytest.raises(OverlayError) as info:
@@ -139,14 +152,20 @@ def test_invalid_class_name_in_overlay_yaml(make_tree: Maker) -> None:
 
 
 def test_file_modes_misspelled_gets_a_hint(make_tree: Maker) -> None:
-    layers = [base(make_tree), overlay(make_tree, "ov", {"files/etc/foo/OV": "x", "files/etc/foo/file_modes": "0 0 644"})]
+    layers = [
+        base(make_tree),
+        overlay(make_tree, "ov", {"files/etc/foo/OV": "x", "files/etc/foo/file_modes": "0 0 644"}),
+    ]
     with pytest.raises(OverlayError, match="'file_modes' is not a valid FAI class name") as info:
         collect(layers)
     assert "did you mean 'file-modes'" in (info.value.hint or "")
 
 
 def test_package_config_unknown_command(make_tree: Maker) -> None:
-    layers = [base(make_tree), overlay(make_tree, "ov", {"package_config/OV": "# c\nPACKAGES instal\nvim\n"})]
+    layers = [
+        base(make_tree),
+        overlay(make_tree, "ov", {"package_config/OV": "# c\nPACKAGES instal\nvim\n"}),
+    ]
     with pytest.raises(OverlayError, match="unknown package command 'instal'") as info:
         collect(layers)
     assert info.value.line == 2 and "install-norec" in (info.value.hint or "")
@@ -192,14 +211,18 @@ def test_symlinked_directory_pointing_outside(make_tree: Maker, tmp_path: Path) 
 def test_requires_a_class_nothing_provides(make_tree: Maker) -> None:
     ov = overlay(make_tree, "ov", {}, "requires:\n  - CLOUD\n  - AMAZING\n")
     check_requires([ov], ["BASE", "CLOUD", "AMAZING", "LAST"])  # both present: fine
-    with pytest.raises(OverlayError, match="overlay 'ov' requires class AMAZING, which nothing provides") as info:
+    with pytest.raises(
+        OverlayError, match="overlay 'ov' requires class AMAZING, which nothing provides"
+    ) as info:
         check_requires([ov], ["BASE", "CLOUD", "LAST"])
     assert info.value.line == 3
 
 
 def test_stale_replaces_entry(make_tree: Maker) -> None:
     ov = overlay(make_tree, "ov", {"files/etc/y/OV": "y"}, "replaces: [files/etc/nothing/DEBIAN]\n")
-    with pytest.raises(OverlayError, match="replaces files/etc/nothing/DEBIAN, which no earlier layer provides"):
+    with pytest.raises(
+        OverlayError, match="replaces files/etc/nothing/DEBIAN, which no earlier layer provides"
+    ):
         collect([base(make_tree), ov])
 
 

@@ -22,38 +22,54 @@ repository.BASE      FAILED with exit code 1.
 """.splitlines()
 JUNIT = """<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="3" failures="2">
 <testcase classname="image.test_etc.TestEtc" name="test_group_name[clock]"><failure message="x"/></testcase>
-<testcase classname="image.test_etc.TestEtc" name="test_passwd_name[dhcpcd]"><failure message="y"/></testcase>
+<testcase classname="image.test_etc.TestEtc" name="test_passwd_name[dhcpcd]"><failure message="y"/>
+</testcase>
 <testcase classname="image.test_etc.TestEtc" name="test_ok"/>
 </testsuite></testsuites>"""
 
 
-def judge(tmp_path: Path, *, rc: int = 0, status: str = STATUS, log: list[str] = LOG,
-          waivers: tuple[Waiver, ...] = (), esp: bool = True) -> faistatus.Verdict:
+def judge(
+    tmp_path: Path,
+    *,
+    rc: int = 0,
+    status: str = STATUS,
+    log: list[str] = LOG,
+    waivers: tuple[Waiver, ...] = (),
+    esp: bool = True,
+) -> faistatus.Verdict:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     if esp:
         (state / "esp.json").write_text("{}")
     junit = tmp_path / "junit.xml"
     junit.write_text(JUNIT)
-    return faistatus.judge(returncode=rc, status_text=status, log_lines=log, state_dir=state, junit=junit,
-                           waivers=waivers)
+    return faistatus.judge(
+        returncode=rc, status_text=status, log_lines=log, state_dir=state, junit=junit, waivers=waivers
+    )
 
 
 def test_exit_zero_with_failed_tests_is_a_failure(tmp_path: Path) -> None:
     verdict = judge(tmp_path)
     assert not verdict.ok
-    assert verdict.failures == ["in-build tests failed (tests.BUILD_IMAGE): "
-                                "image.test_etc.TestEtc.test_group_name[clock], "
-                                "image.test_etc.TestEtc.test_passwd_name[dhcpcd]"]
+    assert verdict.failures == [
+        "in-build tests failed (tests.BUILD_IMAGE): "
+        "image.test_etc.TestEtc.test_group_name[clock], "
+        "image.test_etc.TestEtc.test_passwd_name[dhcpcd]"
+    ]
     assert {e["name"] for e in verdict.excused} == {"mountdisks.BASE", "repository.BASE"}
 
 
 def test_named_waivers_make_it_pass_and_are_recorded(tmp_path: Path) -> None:
-    waivers = (Waiver("test_group_name[clock]", "udev 257 adds the clock group"),
-               Waiver("test_etc.TestEtc.test_passwd_name[dhcpcd]", "dhcpcd-base adds a user"))
+    waivers = (
+        Waiver("test_group_name[clock]", "udev 257 adds the clock group"),
+        Waiver("test_etc.TestEtc.test_passwd_name[dhcpcd]", "dhcpcd-base adds a user"),
+    )
     verdict = judge(tmp_path, waivers=waivers)
     assert verdict.ok
-    assert [w["reason"] for w in verdict.waived] == ["udev 257 adds the clock group", "dhcpcd-base adds a user"]
+    assert [w["reason"] for w in verdict.waived] == [
+        "udev 257 adds the clock group",
+        "dhcpcd-base adds a user",
+    ]
     assert verdict.tests == {"tests": 3, "failures": 2, "errors": 0, "skipped": 0}
 
 
@@ -78,8 +94,10 @@ def test_unknown_failed_script(tmp_path: Path) -> None:
 def test_nonzero_exit_names_task_and_missing_package(tmp_path: Path) -> None:
     log = ["E: Unable to locate package no-such-package-xyz", "Error in task instsoft. Code: 471"]
     verdict = judge(tmp_path, rc=1, status="", log=log)
-    assert verdict.failures == ["fai-diskimage exited with 1; error in task instsoft (code 471)",
-                                "package(s) not found in the archive: no-such-package-xyz"]
+    assert verdict.failures == [
+        "fai-diskimage exited with 1; error in task instsoft (code 471)",
+        "package(s) not found in the archive: no-such-package-xyz",
+    ]
 
 
 def test_umount_error_lines_are_not_failures(tmp_path: Path) -> None:
@@ -88,4 +106,7 @@ def test_umount_error_lines_are_not_failures(tmp_path: Path) -> None:
 
 
 def test_log_dir_name() -> None:
-    assert faistatus.log_dir_name(["x", "Starting FAI execution - 20261126_080304"]) == "install-20261126_080304"
+    assert (
+        faistatus.log_dir_name(["x", "Starting FAI execution - 20261126_080304"])
+        == "install-20261126_080304"
+    )

@@ -26,23 +26,47 @@ def test_layer_digest_covers_content_and_mode(tmp_path: Path) -> None:
 
 
 def test_spec_round_trip() -> None:
-    spec, = load_images(EXAMPLES / "default.yaml")
+    (spec,) = load_images(EXAMPLES / "default.yaml")
     again = manifest.spec_from_json(json.loads(json.dumps(manifest.spec_to_json(spec))))
     assert again == spec
 
 
 def test_packages_marked_by_origin(tmp_path: Path) -> None:
-    (tmp_path / "packages.json").write_text(json.dumps([
-        {"name": "a", "version": "1", "architecture": "amd64", "source": "a", "source_version": "1",
-         "origins": [{"suite": "stable", "codename": "trixie"}]},
-        {"name": "b", "version": "2", "architecture": "all", "source": "bsrc", "source_version": "2",
-         "origins": [{"suite": "stable-backports", "codename": "trixie-backports"}]},
-        {"name": "c", "version": "3", "architecture": "amd64", "source": "bsrc", "source_version": "2",
-         "origins": []},
-    ]))
+    (tmp_path / "packages.json").write_text(
+        json.dumps(
+            [
+                {
+                    "name": "a",
+                    "version": "1",
+                    "architecture": "amd64",
+                    "source": "a",
+                    "source_version": "1",
+                    "origins": [{"suite": "stable", "codename": "trixie"}],
+                },
+                {
+                    "name": "b",
+                    "version": "2",
+                    "architecture": "all",
+                    "source": "bsrc",
+                    "source_version": "2",
+                    "origins": [{"suite": "stable-backports", "codename": "trixie-backports"}],
+                },
+                {
+                    "name": "c",
+                    "version": "3",
+                    "architecture": "amd64",
+                    "source": "bsrc",
+                    "source_version": "2",
+                    "origins": [],
+                },
+            ]
+        )
+    )
     pkgs = {p["name"]: p for p in manifest.load_packages(tmp_path, "trixie")}
     assert not pkgs["a"]["not_stable"] and pkgs["a"]["suites"] == ["trixie"]
     assert pkgs["b"]["not_stable"] and pkgs["b"]["suites"] == ["trixie-backports"]
     assert pkgs["c"]["not_stable"]  # in no index at all: a local or vanished package
-    assert manifest.source_packages(list(pkgs.values())) == [{"name": "a", "version": "1"},
-                                                            {"name": "bsrc", "version": "2"}]
+    assert manifest.source_packages(list(pkgs.values())) == [
+        {"name": "a", "version": "1"},
+        {"name": "bsrc", "version": "2"},
+    ]

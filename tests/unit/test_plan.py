@@ -12,7 +12,7 @@ from tests.support import EXAMPLES
 
 
 def plan_for(tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
-    spec, = load_images(EXAMPLES / "default.yaml", Overrides(**overrides))  # type: ignore[arg-type]
+    (spec,) = load_images(EXAMPLES / "default.yaml", Overrides(**overrides))  # type: ignore[arg-type]
     return make_plan(spec, tmp_path / "out")
 
 
@@ -20,10 +20,16 @@ def test_exact_fai_diskimage_argv(tmp_path: Path) -> None:
     plan = plan_for(tmp_path)
     work = tmp_path / "out" / ".debian-trixie-genericcloud-amd64.partial"
     assert list(plan.argv) == [
-        "fai-diskimage", "--verbose", "--hostname", "debian",
-        "--class", ",".join(plan.class_names()),
-        "--size", "3G",
-        "--cspace", str(work / "cspace"),
+        "fai-diskimage",
+        "--verbose",
+        "--hostname",
+        "debian",
+        "--class",
+        ",".join(plan.class_names()),
+        "--size",
+        "3G",
+        "--cspace",
+        str(work / "cspace"),
         str(work / "debian-trixie-genericcloud-amd64.raw"),
     ]
     names = plan.class_names()
@@ -56,3 +62,12 @@ def test_plan_json_keys(tmp_path: Path) -> None:
     assert {"classes", "env", "command"} <= set(doc)
     assert doc["classes"][0] == {"name": "BUILD_IMAGE", "reason": "every image build starts with it"}
     assert doc["command"][0] == "fai-diskimage"
+
+
+def test_qmp_usernet_port_parsing() -> None:
+    from overlay.vm.qmp import HOSTFWD_RE
+
+    text = ("Hub -1 (n0):\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\n"
+            "  TCP[HOST_FORWARD]  14       127.0.0.1 42857       10.0.2.15    22     0     0\n")
+    match = HOSTFWD_RE.search(text)
+    assert match is not None and match.group(1) == "42857"

@@ -1,0 +1,1 @@
+"""Booting images under QEMU: command lines, acceleration, seed, console, QMP."""

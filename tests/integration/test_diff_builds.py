@@ -1,0 +1,44 @@
+"""Acceptance 1: `diff` on manifests of real builds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import EXAMPLES, FIXTURES, cli
+
+pytestmark = pytest.mark.integration
+
+EXTRA = FIXTURES / "overlays" / "extra-package"
+
+
+def test_same_inputs_same_day_report_no_content_change(builder) -> None:  # type: ignore[no-untyped-def]
+    first = builder.build(EXAMPLES / "default.yaml", key="default")
+    again = builder.build(EXAMPLES / "default.yaml", key="default-again")
+    assert first.manifest["build"]["started"] != again.manifest["build"]["started"]
+    proc = cli("diff", first.manifest_path, again.manifest_path, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["differs"] is False and result["reasons"] == []
+    assert result["packages"] == {"added": [], "removed": [], "changed": []}
+    assert result["classes"] == {"added": [], "removed": [], "reordered": False}
+    assert not [layer for layer in result["layers"] if layer["content_changed"]]
+    human = cli("diff", first.manifest_path, again.manifest_path)
+    assert human.returncode == 0 and human.stdout.rstrip().endswith("content: same")
+
+
+def test_one_extra_package_is_reported_exactly(builder) -> None:  # type: ignore[no-untyped-def]
+    base = builder.build(EXAMPLES / "default.yaml", key="default")
+    extra = builder.build(EXAMPLES / "default.yaml", "--overlay", str(EXTRA), key="default-extra")
+    assert "hello" in extra.package_names() and "hello" not in base.package_names()
+    proc = cli("diff", base.manifest_path, extra.manifest_path, "--json")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    version = next(p["version"] for p in extra.manifest["packages"] if p["name"] == "hello")
+    assert [(p["name"], p["old"], p["new"]) for p in result["packages"]["added"]] == [("hello", None, version)]
+    assert result["packages"]["removed"] == [] and result["packages"]["changed"] == []
+    assert result["classes"]["added"] == ["EXTRA_PACKAGE"] and result["classes"]["removed"] == []
+    assert [layer["name"] for layer in result["layers"]] == ["extra-package"]
+    human = cli("diff", base.manifest_path, extra.manifest_path)
+    assert f"  + hello:{extra.manifest['image']['arch']} {version}" in human.stdout.splitlines()
