@@ -241,7 +241,15 @@ def _waivers(doc: yamlsrc.Doc, value: Any) -> tuple[Waiver, ...]:
 
 
 def _path(base_dir: Path, value: str) -> Path:
-    return (base_dir / os.path.expanduser(value)).resolve()
+    """Relative to the definition's directory; ~ and $VARIABLES are expanded."""
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    if "$" in expanded:
+        missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
+        raise OverlayError(
+            f"path '{value}' uses ${missing[0] if missing else '?'}, which is not set",
+            hint="export the variable, or write the path out",
+        )
+    return (base_dir / expanded).resolve()
 
 
 def _url(doc: yamlsrc.Doc, key: str, value: Any) -> str | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from overlay import cli, compose, log, manifest
 from overlay.config import ImageSpec, load_images
-from overlay.errors import OverlayError
+from overlay.errors import BuildFailed, OverlayError
 from overlay.plan import Plan, make_plan
 from overlay.runner import Runner
 
@@ -36,9 +37,24 @@ def _spec_from_manifest(path: Path, allow_changed: bool) -> ImageSpec:
     return spec
 
 
+def add_manifest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--from-manifest",
+        type=Path,
+        metavar="BUILD.json",
+        help="use the inputs recorded in a build manifest (what <name>.rebuild does)",
+    )
+    p.add_argument(
+        "--allow-changed-inputs",
+        action="store_true",
+        help="with --from-manifest: go on even if a layer changed since",
+    )
+
+
 def register_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("plan", help="print classes (with reasons), environment and the fai-diskimage argv")
-    cli.add_image_args(p)
+    cli.add_image_args(p, required=False)
+    add_manifest_args(p)
     p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output directory (default: out)")
     p.add_argument("--json", action="store_true", help="machine-readable: keys classes, env, command")
     p.set_defaults(handler=run_plan)
@@ -95,14 +111,7 @@ def register_build(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p = sub.add_parser("build", help="compose and build the image with fai-diskimage (root)")
     cli.add_image_args(p, required=False)
     p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output directory (default: out)")
-    p.add_argument(
-        "--from-manifest", type=Path, metavar="BUILD.json", help="rebuild from a manifest's recorded inputs"
-    )
-    p.add_argument(
-        "--allow-changed-inputs",
-        action="store_true",
-        help="with --from-manifest: build even if a layer changed",
-    )
+    add_manifest_args(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("--test", action="store_true", help="then run the offline checks")
     p.add_argument("--boot", action="store_true", help="then boot it in QEMU and run the live checks")
@@ -116,16 +125,19 @@ def run_build(args: argparse.Namespace) -> int:
     from overlay.build import build
 
     runner = Runner()
-    results = []
+    results, failures = [], []
     for spec in _specs(args):
         plan = make_plan(spec, args.output)
-        with log.step(f"Building {plan.name}"):
-            result = build(plan, runner)
+        try:
+            with log.step(f"Building {plan.name}"):
+                result = build(plan, runner)
+        except BuildFailed as exc:  # the other architectures still build
+            failures.append(exc.message)
+            continue
         results.append(result)
-        log.info(
-            f"built {result.name} in {log.fmt_seconds(result.seconds)}: "
-            f"{', '.join(str(p) for p in result.outputs)}"
-        )
+        outputs = ", ".join(str(p) for p in result.outputs)
+        log.info(f"built {result.name} in {log.fmt_seconds(result.seconds)}: {outputs}")
+        failures += _verify(args, result.manifest, runner)
     if args.json:
         cli.print_json(
             [
@@ -138,4 +150,29 @@ def run_build(args: argparse.Namespace) -> int:
                 for r in results
             ]
         )
+    if failures:
+        raise BuildFailed(
+            "; ".join(failures), hint=f"see the .build.log, .test.txt and .boot.txt files in {args.output}"
+        )
     return 0
+
+
+def _verify(args: argparse.Namespace, manifest_path: Path, runner: Runner) -> list[str]:
+    """Offline checks and live boot after a build; each runs even if the other failed."""
+    from overlay.verbs.verify import boot_options
+    from overlay.verify import live, offline
+    from overlay.verify.target import resolve
+
+    target = resolve(manifest_path)
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if args.test:
+        steps.append(("offline checks", lambda: offline.check(target, runner)))
+    if args.boot:
+        steps.append(("boot", lambda: live.boot(target, runner, boot_options(args))))
+    failures = []
+    for what, step in steps:
+        try:
+            step()
+        except BuildFailed as exc:
+            failures.append(f"{target.name}: {what} failed: {exc.message}")
+    return failures

@@ -15,7 +15,7 @@ from overlay import log
 from overlay.errors import BuildFailed, OverlayError
 from overlay.runner import Runner
 from overlay.verify import junit
-from overlay.verify.offline import VERIFY_DIR, expect_for, pytest_argv, raw_image, run_pytest
+from overlay.verify.offline import VERIFY_DIR, expect_for, pytest_argv, run_pytest
 from overlay.verify.target import Target, dump_context
 from overlay.vm import accel as accelmod
 from overlay.vm import machine, qemu
@@ -139,10 +139,10 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
     log.info(result.summary.rstrip())
 
 
-def boot_once(target: Target, raw: Path, firmware: str, runner: Runner, options: BootOptions) -> BootRun:
+def boot_once(target: Target, firmware: str, runner: Runner, options: BootOptions) -> BootRun:
     run = BootRun(firmware)
     t0 = time.monotonic()
-    accel = accelmod.choose(target.arch, raw, runner, options.accel)
+    accel = accelmod.choose(target.arch, target.image, runner, options.accel)
     run.accel, run.accel_reason = accel.name, accel.reason
     uses_cloud_init = "cloud-init" in {p["name"] for p in target.data["packages"]}
     workdir = Path(tempfile.mkdtemp(prefix="fai-overlay-vm."))
@@ -205,8 +205,7 @@ def boot(target: Target, runner: Runner, options: BootOptions) -> list[BootRun]:
     firmwares = list(options.firmwares) or qemu.default_firmwares(target.arch)
     for fw in firmwares:
         qemu.check_firmware(target.arch, fw)
-    with raw_image(target, runner) as raw:
-        runs = [boot_once(target, raw, fw, runner, options) for fw in firmwares]
+    runs = [boot_once(target, fw, runner, options) for fw in firmwares]
     path = _write_results(target, runs)
     lines = [
         f"{r.firmware}: {'ok' if r.ok else 'FAILED'} in {log.fmt_seconds(r.seconds)} "

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from overlay import disk, log
+from overlay import commands, disk, log
 from overlay.config import Arch
 from overlay.hostsetup import host_arch
 from overlay.runner import Runner
@@ -43,7 +43,7 @@ def _store(arch: Arch, accel: Accel) -> None:
     CACHE.write_text(json.dumps(data))
 
 
-def choose(arch: Arch, image_raw: Path, runner: Runner, requested: str = "auto") -> Accel:
+def choose(arch: Arch, image: Path, runner: Runner, requested: str = "auto") -> Accel:
     if requested == "tcg":
         return Accel("tcg", "TCG requested")
     if arch != host_arch():
@@ -53,17 +53,24 @@ def choose(arch: Arch, image_raw: Path, runner: Runner, requested: str = "auto")
     cached = _cached(arch) if requested == "auto" else None
     if cached:
         return cached
-    accel = smoke_test(arch, image_raw, runner)
+    accel = smoke_test(arch, image, runner)
     _store(arch, accel)
     if requested == "kvm" and accel.name != "kvm":
         log.warn(f"KVM was requested but does not work here: {accel.reason}")
     return accel
 
 
-def smoke_test(arch: Arch, image_raw: Path, runner: Runner, timeout: float = 30.0) -> Accel:
+def smoke_test(arch: Arch, image: Path, runner: Runner, timeout: float = 30.0) -> Accel:
     """Boot the image's kernel under KVM without a root filesystem: it must print 'Linux version'."""
-    with tempfile.TemporaryDirectory(prefix="fai-overlay-kvm.") as tmp, log.step("Smoke-testing KVM"):
+    with (
+        tempfile.TemporaryDirectory(prefix="fai-overlay-kvm.", dir="/var/tmp") as tmp,
+        log.step("Smoke-testing KVM"),
+    ):
         kernel = Path(tmp) / "vmlinuz"
+        image_raw = image
+        if image.suffix != ".raw":
+            image_raw = Path(tmp) / "image.raw"
+            runner.run(commands.raw_from_qcow2(image, image_raw))
         with disk.mounted_root(image_raw, runner) as root:
             kernels = sorted((root / "boot").glob("vmlinu[xz]-*"))
             if not kernels:

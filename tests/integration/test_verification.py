@@ -1,0 +1,77 @@
+"""Verification (issue 3): offline checks and live boots, amd64 BIOS and UEFI, arm64, ppc64el."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.support import EXAMPLES, cli
+
+pytestmark = pytest.mark.integration
+
+
+def junit_counts(path) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    root = ET.parse(path).getroot()
+    cases = list(root.iter("testcase"))
+    failed = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    return len(cases), len(failed)
+
+
+@pytest.fixture(scope="module")
+def default(builder):  # type: ignore[no-untyped-def]
+    return builder.build(EXAMPLES / "default.yaml", key="default")
+
+
+def test_offline_checks_pass_and_overlay_tests_run(default) -> None:  # type: ignore[no-untyped-def]
+    proc = cli("test", default.raw)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    junit = default.out_dir / f"{default.name}.test.junit.xml"
+    total, failed = junit_counts(junit)
+    assert failed == 0 and total >= 40
+    names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
+    assert "test_script_installed_with_its_mode" in names  # the hello overlay's own offline test
+    assert "test_no_ssh_host_keys" in names and "test_grub_cfg_names_no_build_host_device" in names
+    summary = (default.out_dir / f"{default.name}.test.txt").read_text()
+    assert summary.startswith(f"offline checks of {default.name}: ") and " 0 failed" in summary
+
+
+def test_offline_checks_work_on_qcow2(default) -> None:  # type: ignore[no-untyped-def]
+    proc = cli("test", default.qcow2)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_boot_amd64_bios_and_uefi(default) -> None:  # type: ignore[no-untyped-def]
+    proc = cli("boot", default.qcow2)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "falling back to TCG" in proc.stderr or "KVM smoke test passed" in proc.stderr
+    timings = json.loads((default.out_dir / f"{default.name}.boot.json").read_text())
+    assert set(timings) == {"bios", "uefi"} and all(t["ok"] for t in timings.values())
+    total, failed = junit_counts(default.out_dir / f"{default.name}.boot.junit.xml")
+    assert failed == 0 and total >= 2 * 12
+    for fw in ("bios", "uefi"):
+        console = (default.out_dir / f"{default.name}.console-{fw}.log").read_text(errors="replace")
+        assert "login:" in console  # the smoke test of issue 2: a login prompt on the serial console
+        assert "Cloud-init v." in console and "finished at" in console
+    junit = (default.out_dir / f"{default.name}.boot.junit.xml").read_text()
+    assert "test_script_runs" in junit  # the hello overlay's live test ran
+
+
+@pytest.mark.parametrize(("release", "vendor", "arch"), [("trixie", "generic", "arm64"),
+                                                         ("forky", "generic", "ppc64el")])
+def test_cross_architecture_pipeline(builder, release: str, vendor: str, arch: str) -> None:  # type: ignore[no-untyped-def]
+    """build --test --boot: one command, its exit code covering build, offline checks and boot."""
+    out = builder.root / f"{release}-{arch}"
+    proc = cli("build", EXAMPLES / "default.yaml", "--release", release, "--vendor", vendor, "--arch", arch,
+               "-o", out, "--test", "--boot")
+    (builder.artifacts / "builds" / f"{release}-{arch}.stderr.txt").write_text(proc.stderr)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    name = f"debian-{release}-{vendor}-{arch}"
+    manifest = json.loads((out / f"{name}.build.json").read_text())
+    assert manifest["image"]["arch"] == arch
+    kernel = {"arm64": "linux-image-arm64", "ppc64el": "linux-image-powerpc64le"}[arch]
+    assert kernel in {p["name"] for p in manifest["packages"]}
+    assert junit_counts(out / f"{name}.test.junit.xml")[1] == 0
+    boot = json.loads((out / f"{name}.boot.json").read_text())
+    assert boot and all(t["ok"] and t["accel"] == "tcg" for t in boot.values())
