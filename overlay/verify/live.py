@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -10,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from overlay import log
 from overlay.errors import BuildFailed, OverlayError
@@ -123,20 +126,46 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
                 "hostname": vm.seed.hostname,
                 "host_keys": keys,
                 "disk_bytes": vm.disk_bytes,
+                "firmware": vm.firmware,
             },
         },
     )
-    run.pytest_junit = workdir / "live.junit.xml"
+    report = workdir / "live.junit.xml"
     tests = [VERIFY_DIR / "checks", *target.test_dirs()]
     result = run_pytest(
-        pytest_argv(context, run.pytest_junit, tests, f"live-{vm.firmware}"),
+        pytest_argv(context, report, tests, f"live-{vm.firmware}"),
         runner,
         target.out_dir / f"{target.name}.boot-{vm.firmware}.log",
-        run.pytest_junit,
+        report,
         f"live checks of {target.name} ({vm.firmware})",
     )
+    run.pytest_suites = junit.pytest_suites(report, f"live-{vm.firmware}")
     run.pytest_ok = result.ok
     log.info(result.summary.rstrip())
+
+
+def overlay_seeds(
+    target: Target, workdir: Path, runner: Runner, base: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Merge the cloud-config that overlays' tests/seed scripts print into the NoCloud seed."""
+    merged: dict[str, Any] = dict(base or {})
+    for tests in target.test_dirs():
+        script = tests / "seed"
+        if not script.is_file():
+            continue
+        if not os.access(script, os.X_OK):
+            raise OverlayError(f"{script} is not executable", hint=f"chmod +x {script}")
+        out = runner.run([str(script), str(workdir / f"seed-{tests.parent.name}")]).stdout
+        try:
+            fragment = yaml.safe_load(out) or {}
+        except yaml.YAMLError as exc:
+            raise OverlayError(f"{script} printed invalid YAML: {exc}") from None
+        for key, value in fragment.items():
+            if isinstance(value, list) and isinstance(merged.get(key), list):
+                merged[key] = [*merged[key], *value]
+            else:
+                merged[key] = value
+    return merged
 
 
 def boot_once(target: Target, firmware: str, runner: Runner, options: BootOptions) -> BootRun:
@@ -160,7 +189,7 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
                 hostname=f"fo-{firmware}-{int(time.time()) % 100000}",
                 with_seed=uses_cloud_init,
                 trust_host_cas=options.trust_host_cas,
-                seed_extra=options.seed_extra,
+                seed_extra=overlay_seeds(target, workdir, runner, options.seed_extra),
             ) as vm,
         ):
             try:

@@ -43,6 +43,11 @@ class Context:
     def release(self) -> str:
         return str(self.manifest["image"]["release"])
 
+    @property
+    def firmware(self) -> str | None:
+        """Live only: the firmware the VM booted with (bios, uefi, secureboot, slof)."""
+        return self.ssh.get("firmware") if self.ssh else None
+
     def packages(self) -> set[str]:
         return {p["name"] for p in self.manifest["packages"]}
 
