@@ -40,7 +40,9 @@ def test_overlay_files_in_image_with_mode_and_grub_clean(default) -> None:  # ty
     with disk.mounted_root(default.raw, Runner()) as root:
         script = root / "usr/local/bin/hello-fai-overlay"
         assert stat.S_IMODE(script.stat().st_mode) == 0o755
-        assert (root / "etc/motd").read_text().startswith("Hello from fai-overlay: debian-trixie-genericcloud")
+        assert (
+            (root / "etc/motd").read_text().startswith("Hello from fai-overlay: debian-trixie-genericcloud")
+        )
         grub = (root / "boot/grub/grub.cfg").read_text()
     assert "/dev/loop" not in grub and "root=PARTUUID=" in grub
 
@@ -62,7 +64,9 @@ def test_outputs_and_rebuild_script(default) -> None:  # type: ignore[no-untyped
 def test_missing_package_fails_cleanly(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     before_loops, before_mounts = loop_devices(), mounts()
     out = tmp_path / "out"
-    proc = cli("build", EXAMPLES / "default.yaml", "--overlay", FIXTURES / "overlays/missing-package", "-o", out)
+    proc = cli(
+        "build", EXAMPLES / "default.yaml", "--overlay", FIXTURES / "overlays/missing-package", "-o", out
+    )
     assert proc.returncode == 1
     error = proc.stderr.strip().splitlines()[-1]
     assert "fai-overlay-no-such-package" in error and error.startswith("fai-overlay: error: build of ")

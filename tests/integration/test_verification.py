@@ -58,13 +58,26 @@ def test_boot_amd64_bios_and_uefi(default) -> None:  # type: ignore[no-untyped-d
     assert "test_script_runs" in junit  # the hello overlay's live test ran
 
 
-@pytest.mark.parametrize(("release", "vendor", "arch"), [("trixie", "generic", "arm64"),
-                                                         ("forky", "generic", "ppc64el")])
+@pytest.mark.parametrize(
+    ("release", "vendor", "arch"), [("trixie", "generic", "arm64"), ("forky", "generic", "ppc64el")]
+)
 def test_cross_architecture_pipeline(builder, release: str, vendor: str, arch: str) -> None:  # type: ignore[no-untyped-def]
     """build --test --boot: one command, its exit code covering build, offline checks and boot."""
     out = builder.root / f"{release}-{arch}"
-    proc = cli("build", EXAMPLES / "default.yaml", "--release", release, "--vendor", vendor, "--arch", arch,
-               "-o", out, "--test", "--boot")
+    proc = cli(
+        "build",
+        EXAMPLES / "default.yaml",
+        "--release",
+        release,
+        "--vendor",
+        vendor,
+        "--arch",
+        arch,
+        "-o",
+        out,
+        "--test",
+        "--boot",
+    )
     (builder.artifacts / "builds" / f"{release}-{arch}.stderr.txt").write_text(proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
     name = f"debian-{release}-{vendor}-{arch}"

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-TOOLS = ["locales-all", "vim", "screen", "tmux", "curl", "less", "bash-completion", "man-db", "htop",
-         "git", "rsync", "jq", "lsof", "strace"]
+TOOLS = [
+    "locales-all",
+    "vim",
+    "screen",
+    "tmux",
+    "curl",
+    "less",
+    "bash-completion",
+    "man-db",
+    "htop",
+    "git",
+    "rsync",
+    "jq",
+    "lsof",
+    "strace",
+]
 
 
 @pytest.mark.offline
@@ -15,17 +29,20 @@ def test_installed(fo, package: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.live
-@pytest.mark.parametrize(("command", "expect"), [
-    ("vim --version", "VIM - Vi IMproved"),
-    ("curl --version", "curl "),
-    ("tmux -V", "tmux "),
-    ("screen --version", "Screen version"),
-    ("htop --version", "htop "),
-    ("git --version", "git version"),
-    ("jq --version", "jq-"),
-    ("less --version", "less "),
-    ("man -w ls", "/usr/share/man/man1/ls.1"),
-])
+@pytest.mark.parametrize(
+    ("command", "expect"),
+    [
+        ("vim --version", "VIM - Vi IMproved"),
+        ("curl --version", "curl "),
+        ("tmux -V", "tmux "),
+        ("screen --version", "Screen version"),
+        ("htop --version", "htop "),
+        ("git --version", "git version"),
+        ("jq --version", "jq-"),
+        ("less --version", "less "),
+        ("man -w ls", "/usr/share/man/man1/ls.1"),
+    ],
+)
 def test_tool_runs(host, command: str, expect: str) -> None:  # type: ignore[no-untyped-def]
     result = host.run(command)
     assert result.rc == 0, f"{command} failed: {result.stderr}"

@@ -18,11 +18,14 @@ def test_package_installed(fo, package: str) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.offline
-@pytest.mark.parametrize(("unit", "state"), [
-    ("octavia-agent.service", "enabled"),
-    ("octavia-agent-certs-ramfs.service", "enabled"),
-    ("haproxy.service", "disabled"),
-])
+@pytest.mark.parametrize(
+    ("unit", "state"),
+    [
+        ("octavia-agent.service", "enabled"),
+        ("octavia-agent-certs-ramfs.service", "enabled"),
+        ("haproxy.service", "disabled"),
+    ],
+)
 def test_unit_state(image_root: Path, runner, unit: str, state: str) -> None:  # type: ignore[no-untyped-def]
     result = runner.run(["systemctl", f"--root={image_root}", "is-enabled", unit], check=False)
     assert result.stdout.strip() == state, f"{unit} is {result.stdout.strip()!r}, expected {state}"
@@ -56,7 +59,9 @@ def test_agent_listens_on_9443(host) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.live
 def test_api_answers_with_client_certificate(host) -> None:  # type: ignore[no-untyped-def]
-    out = host.check_output(f"{CURL} --cert /root/fai-overlay-amphora/client.pem https://127.0.0.1:9443/1.0/info")
+    out = host.check_output(
+        f"{CURL} --cert /root/fai-overlay-amphora/client.pem https://127.0.0.1:9443/1.0/info"
+    )
     info = json.loads(out)
     assert info["api_version"] == "1.0", info
     assert info["haproxy_version"] and info["hostname"]

@@ -6,8 +6,10 @@ import pytest
 
 from overlay import disk
 
-SHIM = {"amd64": ("EFI/BOOT/BOOTX64.EFI", "/usr/lib/shim/shimx64.efi.signed"),
-        "arm64": ("EFI/BOOT/BOOTAA64.EFI", "/usr/lib/shim/shimaa64.efi.signed")}
+SHIM = {
+    "amd64": ("EFI/BOOT/BOOTX64.EFI", "/usr/lib/shim/shimx64.efi.signed"),
+    "arm64": ("EFI/BOOT/BOOTAA64.EFI", "/usr/lib/shim/shimaa64.efi.signed"),
+}
 
 
 @pytest.mark.offline
@@ -21,10 +23,13 @@ def test_removable_path_holds_signed_shim(fo, image_root, runner, tmp_path) -> N
     boot_file, shim = SHIM[fo.arch]
     esp = next(p for p in disk.partitions(fo.image, runner) if p.is_esp)
     copy = tmp_path / "boot.efi"
-    runner.run(["mcopy", "-n", "-i", f"{fo.image}@@{esp.start}", f"::/{boot_file}", str(copy)],
-               env={"MTOOLS_SKIP_CHECK": "1"})
-    assert copy.read_bytes() == (image_root / shim.lstrip("/")).read_bytes(), \
+    runner.run(
+        ["mcopy", "-n", "-i", f"{fo.image}@@{esp.start}", f"::/{boot_file}", str(copy)],
+        env={"MTOOLS_SKIP_CHECK": "1"},
+    )
+    assert copy.read_bytes() == (image_root / shim.lstrip("/")).read_bytes(), (
         f"{boot_file} on the ESP is not Debian's signed shim"
+    )
 
 
 @pytest.mark.live

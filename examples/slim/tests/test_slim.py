@@ -6,8 +6,18 @@ from pathlib import Path
 
 import pytest
 
-GONE = ["vim", "man-db", "curl", "unattended-upgrades", "apparmor", "netplan.io", "qemu-utils",
-        "cloud-initramfs-growroot", "less", "whiptail"]
+GONE = [
+    "vim",
+    "man-db",
+    "curl",
+    "unattended-upgrades",
+    "apparmor",
+    "netplan.io",
+    "qemu-utils",
+    "cloud-initramfs-growroot",
+    "less",
+    "whiptail",
+]
 
 
 @pytest.mark.offline
@@ -22,7 +32,9 @@ def test_no_docs_man_pages_or_translations(image_root: Path) -> None:
     assert not docs, f"documentation left: {docs[:5]}"
     for rel in ("usr/share/man", "usr/share/info", "usr/share/locale"):
         path = image_root / rel
-        files = [p for p in path.rglob("*") if p.is_file() and p.name != "locale.alias"] if path.exists() else []
+        files = (
+            [p for p in path.rglob("*") if p.is_file() and p.name != "locale.alias"] if path.exists() else []
+        )
         assert not files, f"/{rel} still has files: {files[:5]}"
 
 
