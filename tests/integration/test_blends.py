@@ -1,0 +1,49 @@
+"""Blends (issue 4) in the README suite: the slim size target and the amphora's mutual-TLS API.
+
+Every blend x architecture x base runs in the matrix (tests/matrix, `pytest -m matrix`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import EXAMPLES, cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_slim_is_at_least_40_percent_smaller(builder) -> None:  # type: ignore[no-untyped-def]
+    reference = builder.build(EXAMPLES / "genericcloud.yaml", key="genericcloud")
+    slim = builder.build(EXAMPLES / "slim.yaml", key="slim")
+    ref_size, slim_size = reference.qcow2.stat().st_size, slim.qcow2.stat().st_size
+    report = {
+        "genericcloud_qcow2": ref_size,
+        "slim_qcow2": slim_size,
+        "genericcloud_packages": len(reference.package_names()),
+        "slim_packages": len(slim.package_names()),
+        "reduction": round(1 - slim_size / ref_size, 3),
+    }
+    (builder.artifacts / "slim-size.json").write_text(json.dumps(report, indent=2))
+    assert slim_size <= 0.6 * ref_size, f"slim is only {report['reduction']:.0%} smaller: {report}"
+    assert len(slim.package_names()) < len(reference.package_names())
+    proc = cli("test", slim.raw)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # type: ignore[no-untyped-def]
+    amphora = builder.build(EXAMPLES / "octavia-amphora.yaml", key="amphora")
+    assert {"octavia-agent", "haproxy", "keepalived", "ipvsadm", "cryptsetup"} <= amphora.package_names()
+    assert amphora.manifest["image"]["size"] == "2G"
+    proc = cli("test", amphora.qcow2)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = cli("boot", amphora.qcow2, "--firmware", "bios")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (amphora.out_dir / f"{amphora.name}.boot.junit.xml").read_text()
+    for test in (
+        "test_api_answers_with_client_certificate",
+        "test_api_refuses_without_client_certificate",
+        "test_agent_listens_on_9443",
+    ):
+        assert f'name="{test}"' in report, f"{test} did not run"
