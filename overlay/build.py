@@ -57,6 +57,9 @@ def prepare_apt(plan: Plan) -> None:
         lines.append(f'Acquire::https::CaInfo "{plan.apt_dir / "ca.crt"}";')
     if plan.spec.apt_proxy:
         lines.append(f'Acquire::http::Proxy "{plan.spec.apt_proxy}";')
+    if plan.spec.apt_max_age:
+        # a Release file counts as valid until its Date plus this, whatever its Valid-Until says
+        lines.append(f'Acquire::Min-ValidTime "{plan.spec.apt_max_age * 86400}";')
     (plan.apt_dir / "apt.conf").write_text("\n".join(lines) + "\n")
 
 
@@ -193,6 +196,11 @@ def _finish(
             f"the ESP was empty (this host cannot mount vfat); fai-overlay filled it with "
             f"mtools ({count} files)"
         )
+    for release in manifest.stale_releases(plan.state_dir):
+        log.warn(
+            f"apt used {release['file']}, expired on {release['valid_until']} "
+            f"(accepted: apt_max_age is {plan.spec.apt_max_age} days)"
+        )
     images = outputs.convert(plan.raw, plan.spec.formats, runner)
     if plan.raw not in images:
         plan.raw.unlink()
@@ -264,6 +272,7 @@ def _manifest(
             "waived_tests": verdict.waived,
             "in_build_tests": verdict.tests,
             "esp_filled_by_fai_overlay": json.loads(esp.read_text()) if esp.is_file() else None,
+            "stale_release_files": manifest.stale_releases(plan.state_dir),
         },
         "packages": packages,
         "source_packages": manifest.source_packages(packages),

@@ -73,6 +73,12 @@ def add_image_args(p: argparse.ArgumentParser, *, required: bool = True) -> None
     g.add_argument("--version", dest="image_version", help="image version (build number)")
     g.add_argument("--mirror", help="Debian mirror to build from, e.g. http://deb.debian.org/debian")
     g.add_argument("--apt-proxy", help="HTTP proxy for apt during the build")
+    g.add_argument(
+        "--apt-max-age",
+        type=int,
+        metavar="DAYS",
+        help="accept Release files up to DAYS old during the build (a lagging mirror)",
+    )
 
 
 def overrides(args: argparse.Namespace) -> Overrides:
@@ -91,6 +97,7 @@ def overrides(args: argparse.Namespace) -> Overrides:
         version=args.image_version,
         mirror=args.mirror,
         apt_proxy=args.apt_proxy,
+        apt_max_age=args.apt_max_age,
     )
 
 

@@ -93,6 +93,7 @@ class ImageSpec:
     security_mirror: str | None = None
     apt_proxy: str | None = None
     host_ca: bool = True
+    apt_max_age: int = 0
     waivers: tuple[Waiver, ...] = ()
     backports: bool = False
 
@@ -151,6 +152,7 @@ KNOWN_KEYS = {
     "host_ca",
     "waive_tests",
     "backports",
+    "apt_max_age",
 }
 
 
@@ -172,6 +174,7 @@ class Overrides:
     version: str | None = None
     mirror: str | None = None
     apt_proxy: str | None = None
+    apt_max_age: int | None = None
 
 
 def _enum(doc: yamlsrc.Doc, key: str, value: Any, kind: type[enum.StrEnum]) -> Any:
@@ -283,6 +286,7 @@ def _merge(data: dict[str, Any], ov: Overrides) -> set[str]:
         "version": ov.version,
         "mirror": ov.mirror,
         "apt_proxy": ov.apt_proxy,
+        "apt_max_age": ov.apt_max_age,
     }
     for key, value in scalars.items():
         if value is not None:
@@ -352,6 +356,11 @@ def _validate(doc: yamlsrc.Doc, base_dir: Path, source: Path | None) -> list[Ima
     host_ca = data.get("host_ca", True)
     if not isinstance(host_ca, bool):
         raise doc.error(("host_ca",), "host_ca must be true or false")
+    apt_max_age = data.get("apt_max_age", 0)
+    if not isinstance(apt_max_age, int) or isinstance(apt_max_age, bool) or apt_max_age < 0:
+        raise doc.error(
+            ("apt_max_age",), f"apt_max_age must be a number of days (0 or more), got {apt_max_age!r}"
+        )
     backports = data.get("backports", False)
     if not isinstance(backports, bool):
         raise doc.error(("backports",), "backports must be true or false")
@@ -384,6 +393,7 @@ def _validate(doc: yamlsrc.Doc, base_dir: Path, source: Path | None) -> list[Ima
         security_mirror=_url(doc, "security_mirror", data.get("security_mirror")),
         apt_proxy=_url(doc, "apt_proxy", data.get("apt_proxy")),
         host_ca=host_ca,
+        apt_max_age=apt_max_age,
         waivers=_waivers(doc, data.get("waive_tests")),
         backports=backports,
     )

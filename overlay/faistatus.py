@@ -29,6 +29,7 @@ MISSING_PKG_RES = (
     re.compile(r"^E: Version '[^']+' for '([^']+)' was not found"),
 )
 TASK_ERROR_RE = re.compile(r"^Error in task (\S+)\. Code: (\d+)")
+EXPIRED_RE = re.compile(r"Release file for (\S+) is expired")
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,12 @@ def judge(
         missing = missing_packages(log_lines)
         if missing:
             verdict.failures.append(f"package(s) not found in the archive: {', '.join(missing)}")
+        expired = sorted({m.group(1) for ln in log_lines if (m := EXPIRED_RE.search(ln))})
+        if expired:
+            verdict.failures.append(
+                f"the mirror's Release files are expired ({', '.join(expired)}); "
+                "for a lagging mirror set apt_max_age (--apt-max-age DAYS)"
+            )
     for failure in parse_status(status_text):
         if failure.name.startswith("tests."):
             _judge_tests(verdict, failure, junit, waivers)

@@ -114,6 +114,26 @@ def source_packages(packages: Sequence[Mapping[str, Any]]) -> list[dict[str, str
     return [{"name": n, "version": v} for n, v in sorted(seen)]
 
 
+def stale_releases(state_dir: Path) -> list[dict[str, str]]:
+    """Release files the build used although their Valid-Until had passed (apt_max_age)."""
+    import datetime as dt
+    from email.utils import parsedate_to_datetime
+
+    path = state_dir / "releases.json"
+    if not path.is_file():
+        return []
+    now = dt.datetime.now(dt.UTC)
+    stale = []
+    for release in json.loads(path.read_text()):
+        until = release.get("valid_until")
+        try:
+            if until and parsedate_to_datetime(until) < now:
+                stale.append(release)
+        except (TypeError, ValueError):
+            continue
+    return stale
+
+
 def ci_info() -> dict[str, str]:
     return {k: os.environ[k] for k in CI_VARS if os.environ.get(k)}
 

@@ -152,7 +152,7 @@ def _env(spec: ImageSpec, base: Base, plan_dirs: dict[str, Path]) -> dict[str, s
         "FAI_OVERLAY_STATE": str(plan_dirs["state"]),
         **base.extra_env(),
     }
-    if spec.host_ca or spec.apt_proxy or spec.mirror or spec.security_mirror:
+    if spec.host_ca or spec.apt_proxy or spec.mirror or spec.security_mirror or spec.apt_max_age:
         env["APT_CONFIG"] = str(plan_dirs["apt"] / "apt.conf")
         env["FAI_OVERLAY_APT_DIR"] = str(plan_dirs["apt"])
     if spec.mirror:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, Built, HostState, cli
+from tests.support import BUILD_ARGS, REPO, Built, HostState, cli
 
 ARTIFACTS = Path(os.environ.get("FAI_OVERLAY_ARTIFACTS", REPO / "test-artifacts"))
 
@@ -50,7 +50,7 @@ class ImageBuilder:
             return self.cache[cache_key]
         out = self.root / (key or f"build{len(self.cache)}")
         t0 = time.monotonic()
-        proc = cli("build", image, "-o", out, "--json", *args)
+        proc = cli("build", image, "-o", out, "--json", *BUILD_ARGS, *args)
         seconds = time.monotonic() - t0
         (self.artifacts / "builds").mkdir(exist_ok=True)
         (self.artifacts / "builds" / f"{out.name}.stderr.txt").write_text(proc.stderr)

@@ -17,6 +17,7 @@ from overlay.publish import diff, junit, retention, tree
 from overlay.publish.tree import Kind
 
 SUITES = {"test": "offline tests", "boot": "live boot tests", "build": "in-build tests"}
+ALWAYS = ("test", "boot")  # shown as "not run" when missing; other suites only when present
 MAX_DIFF_LINES = 60
 
 
@@ -69,6 +70,7 @@ class ReleaseView:
     name: str
     versions: list[VersionView]
     hidden: int
+    latest: list[tuple[str, str]]  # (label, href) of the `latest` links that exist
 
 
 def human_size(size: int) -> str:
@@ -89,7 +91,7 @@ def read_sums(version_dir: Path) -> dict[str, str]:
 
 def _tests(version_dir: Path, base: str, junits: Mapping[str, str]) -> list[TestView]:
     out = []
-    for key in [*SUITES, *sorted(k for k in junits if k not in SUITES)]:
+    for key in [*ALWAYS, *sorted(k for k in junits if k not in ALWAYS)]:
         label = SUITES.get(key, f"{key} tests")
         if key not in junits:
             out.append(TestView(key, label, "missing", "no results published"))
@@ -151,7 +153,9 @@ def _kind_views(
     root: Path, release: str, kind: Kind, today: dt.date, policy: retention.Policy
 ) -> tuple[list[VersionView], int]:
     directory = tree.kind_dir(root, release, kind)
-    views, hidden, last = [], 0, {}
+    views: list[VersionView] = []
+    last: dict[str, tuple[str, Any]] = {}
+    hidden = 0
     for version in tree.versions(directory):
         vdir = directory / str(version)
         record = tree.read_record(vdir)
@@ -174,12 +178,15 @@ def _kind_views(
 def collect(root: Path, today: dt.date, policy: retention.Policy) -> list[ReleaseView]:
     out = []
     for release in tree.releases(root):
-        versions, hidden = [], 0
+        versions, hidden, latest = [], 0, []
         for kind in (Kind.release, Kind.daily):
             views, n = _kind_views(root, release, kind, today, policy)
             versions += views
             hidden += n
-        out.append(ReleaseView(release, versions, hidden))
+            link = tree.kind_dir(root, release, kind) / tree.LATEST
+            if link.is_symlink():
+                latest.append((f"latest {kind.value}", link.relative_to(root).as_posix() + "/"))
+        out.append(ReleaseView(release, versions, hidden, latest))
     return out
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from overlay import log
-from overlay.errors import OverlayError
+from overlay.errors import ExitCode, OverlayError
 from overlay.publish import diff, page, retention, stage, tree
 from overlay.publish.stage import Build
 from overlay.publish.tree import Kind, VersionId
@@ -74,7 +74,10 @@ def locked(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OverlayError(
-                "another publish is writing this tree", path=root, hint="wait for it to finish"
+                "another publish is writing this tree",
+                path=root,
+                hint="wait for it to finish",
+                code=ExitCode.FAILED,
             ) from None
         yield
 
@@ -160,7 +163,6 @@ def publish(
         for release, group in _by_release(builds).items():
             decision = decide(root, release, kind, group, force)
             decisions.append(decision)
-            log.info(f"{release}: {'publish' if decision.publish else 'skip'}: {decision.reason}")
             if decision.publish and not dry_run:
                 _publish_release(root, kind, group, decision, today, runner)
         pending = {d.release for d in decisions if d.publish and dry_run and kind is Kind.daily}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from overlay import commands, log, manifest
-from overlay.errors import OverlayError
+from overlay.errors import ExitCode, OverlayError
 from overlay.publish import tree
 from overlay.publish.tree import Kind, VersionId
 from overlay.runner import Runner
@@ -83,6 +83,7 @@ def _copy_checked(build: Build, fmt: str, dest: Path) -> str:
             f"{build.name}.{fmt} does not match the sha512 in its manifest",
             path=build.file(f".{fmt}"),
             hint="it changed after the build; rebuild the image",
+            code=ExitCode.FAILED,
         )
     return digest
 

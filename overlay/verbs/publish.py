@@ -13,7 +13,6 @@ from overlay.publish.fetch import Fetcher
 from overlay.publish.tree import Kind
 from overlay.runner import Runner
 
-Sub = argparse._SubParsersAction  # type: ignore[type-arg]
 SNAPSHOT_HINT = (
     "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/"
 )
@@ -29,7 +28,7 @@ def _mirror_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register_sources(sub: Sub) -> None:
+def register_sources(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sources", help="download and verify the image's exact source packages")
     p.add_argument("manifest", type=Path, metavar="BUILD.json")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="where the bundle goes")
@@ -67,7 +66,7 @@ def run_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_diff(sub: Sub) -> None:
+def register_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("diff", help="compare two build manifests; exit 3 when the content differs")
     p.add_argument("old", type=Path, metavar="A.build.json")
     p.add_argument("new", type=Path, metavar="B.build.json")
@@ -84,7 +83,7 @@ def run_diff(args: argparse.Namespace) -> int:
     return int(ExitCode.DIFFERENT if result.differs else ExitCode.OK)
 
 
-def register_check_updates(sub: Sub) -> None:
+def register_check_updates(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check-updates",
         help="list installed packages with newer versions on the mirror (exit 0, 10 or 20)",
@@ -112,7 +111,7 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected YYYYMMDD, got '{text}'") from None
 
 
-def register_publish(sub: Sub) -> None:
+def register_publish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("publish", help="publish a build into a cloud.debian.org-style tree with index.html")
     p.add_argument(
         "output",
@@ -182,7 +181,8 @@ def run_publish(args: argparse.Namespace) -> int:
     for a in outcome.retention:
         if a.action == "delete":
             print(("would " if outcome.dry_run else "") + a.describe())
-    log.info(f"results page: {args.tree / 'index.html'}")
+    if not outcome.dry_run:
+        log.info(f"results page: {args.tree / 'index.html'}")
     return 0
 
 

@@ -47,3 +47,20 @@ def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # t
         "test_agent_listens_on_9443",
     ):
         assert f'name="{test}"' in report, f"{test} did not run"
+
+
+def test_secure_boot_blend_boots_enforced_and_locked_down(builder) -> None:  # type: ignore[no-untyped-def]
+    image = builder.build(EXAMPLES / "secure-boot.yaml", key="secure-boot")
+    proc = cli("boot", image.qcow2, "--firmware", "secureboot")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (image.out_dir / f"{image.name}.boot.junit.xml").read_text()
+    assert 'name="test_secure_boot_enabled_and_kernel_locked_down"' in report
+
+
+def test_image_without_the_class_is_refused_under_secure_boot(builder) -> None:  # type: ignore[no-untyped-def]
+    image = builder.build(EXAMPLES / "default.yaml", key="default")
+    proc = cli("boot", image.qcow2, "--firmware", "secureboot", "--expect-failure")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "UEFI Secure Boot refused the boot loader" in proc.stderr
+    boot = json.loads((image.out_dir / f"{image.name}.boot.json").read_text())
+    assert boot["secureboot"]["ok"] is False

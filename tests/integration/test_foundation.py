@@ -10,7 +10,7 @@ import pytest
 
 from overlay import disk
 from overlay.runner import Runner
-from tests.support import EXAMPLES, FIXTURES, cli, loop_devices, mounts
+from tests.support import BUILD_ARGS, EXAMPLES, FIXTURES, cli, loop_devices, mounts
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,13 @@ def test_missing_package_fails_cleanly(builder, tmp_path: Path) -> None:  # type
     before_loops, before_mounts = loop_devices(), mounts()
     out = tmp_path / "out"
     proc = cli(
-        "build", EXAMPLES / "default.yaml", "--overlay", FIXTURES / "overlays/missing-package", "-o", out
+        "build",
+        EXAMPLES / "default.yaml",
+        "--overlay",
+        FIXTURES / "overlays/missing-package",
+        "-o",
+        out,
+        *BUILD_ARGS,
     )
     assert proc.returncode == 1
     error = proc.stderr.strip().splitlines()[-1]

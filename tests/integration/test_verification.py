@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.support import EXAMPLES, cli
+from tests.support import BUILD_ARGS, EXAMPLES, cli
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +75,7 @@ def test_cross_architecture_pipeline(builder, release: str, vendor: str, arch: s
         arch,
         "-o",
         out,
+        *BUILD_ARGS,
         "--test",
         "--boot",
     )

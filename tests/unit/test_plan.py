@@ -73,3 +73,13 @@ def test_qmp_usernet_port_parsing() -> None:
     )
     match = HOSTFWD_RE.search(text)
     assert match is not None and match.group(1) == "42857"
+
+
+def test_garbled_host_keys_are_not_pinned() -> None:
+    from overlay.vm.console import well_formed_key
+
+    good = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO5rOlXBJOjBsSN8haGvFs8jV/8wmh//k5teLQL33VGV root@x"
+    assert well_formed_key(good)
+    assert not well_formed_key(good.replace("AAAAIO5r", "AAAAIO5rr"))  # one character too many
+    assert not well_formed_key(good.replace("ssh-ed25519", "ssh-rsa"))  # type does not match the blob
+    assert not well_formed_key("garbage")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.errors import OverlayError
+from overlay.errors import ExitCode, OverlayError
 from overlay.publish import publisher, retention, tree
 from overlay.publish.tree import Kind
 from tests.fixtures import publishkit as kit
@@ -190,8 +190,9 @@ def test_an_image_that_changed_after_its_build_is_refused(tmp_path: Path) -> Non
     out = tmp_path / "out"
     kit.write_build(out, kit.manifest_doc())
     (out / f"{kit.NAME}.qcow2").write_bytes(b"tampered")
-    with pytest.raises(OverlayError, match="does not match the sha512 in its manifest"):
+    with pytest.raises(OverlayError, match="does not match the sha512 in its manifest") as err:
         publish(out, tmp_path / "tree")
+    assert err.value.code is ExitCode.FAILED
     assert tree.versions(tmp_path / "tree/trixie/daily") == []
 
 
@@ -208,3 +209,11 @@ def test_cli_json_and_errors(tmp_path: Path) -> None:
     empty = cli("publish", tmp_path / "nothing-here", "--to", root)
     assert empty.returncode == 2
     assert empty.stderr.strip().startswith(f"fai-overlay: error: {tmp_path / 'nothing-here'}: ")
+
+
+def test_a_second_publish_into_the_same_tree_is_refused(tmp_path: Path) -> None:
+    out, root = tmp_path / "out", tmp_path / "tree"
+    kit.write_build(out, kit.manifest_doc())
+    with publisher.locked(root), pytest.raises(OverlayError, match="another publish is writing this tree"):
+        publish(out, root)
+    assert publish(out, root).decisions[0].publish  # the lock is gone with its holder

@@ -70,6 +70,8 @@ def test_rows_tests_diff_and_links(tmp_path: Path) -> None:
     for suffix in (".qcow2", ".raw", ".tar.xz", ".json", ".build.log", ".console.log", ".fai-logs/"):
         assert stem + suffix in hrefs, suffix
     assert "trixie/daily/20261126-2/SHA512SUMS" in hrefs and "trixie/daily/latest/" in hrefs
+    assert "trixie/latest/" not in hrefs  # no release published: no dead link
+    assert page.having(data_suite="build") == []  # in-build results only when the build made them
 
 
 def test_page_has_no_external_assets_and_fits_phones(tmp_path: Path) -> None:
