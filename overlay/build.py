@@ -45,13 +45,12 @@ def prepare_work_dir(plan: Plan, runner: Runner) -> None:
 
 def prepare_apt(plan: Plan) -> None:
     """Build-only apt settings on /dev/shm: visible in the chroot, never in the image."""
-    if "APT_CONFIG" not in plan.env:
-        return
     if plan.apt_dir.exists():
         shutil.rmtree(plan.apt_dir)
     plan.apt_dir.mkdir(parents=True)
     plan.apt_dir.chmod(0o755)  # apt downloads as the _apt user
-    lines = []
+    # apt-get clean must not delete the file FAI's package name check looks for
+    lines = ['Dir::Cache::pkgcache "fai-overlay-pkgcache.bin";']
     if plan.spec.host_ca and HOST_CA.is_file():
         shutil.copyfile(HOST_CA, plan.apt_dir / "ca.crt")
         lines.append(f'Acquire::https::CaInfo "{plan.apt_dir / "ca.crt"}";')

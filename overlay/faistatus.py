@@ -30,6 +30,7 @@ MISSING_PKG_RES = (
 )
 TASK_ERROR_RE = re.compile(r"^Error in task (\S+)\. Code: (\d+)")
 EXPIRED_RE = re.compile(r"Release file for (\S+) is expired")
+DROPPED_RE = re.compile(r"WARNING: These unknown packages are removed from the installation list: (.*)")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ def judge(
                 f"the mirror's Release files are expired ({', '.join(expired)}); "
                 "for a lagging mirror set apt_max_age (--apt-max-age DAYS)"
             )
+    dropped = [p for ln in log_lines if (m := DROPPED_RE.search(ln)) for p in m.group(1).split()]
+    if dropped:
+        verdict.failures.append(f"package(s) not found in the archive: {', '.join(dict.fromkeys(dropped))}")
     for failure in parse_status(status_text):
         if failure.name.startswith("tests."):
             _judge_tests(verdict, failure, junit, waivers)

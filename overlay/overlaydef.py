@@ -23,7 +23,8 @@ NON_SPACE = (
     "__pycache__",
     ".gitignore",
 )
-KEYS = {"name", "description", "provides", "requires", "drops", "replaces", "variables"}
+KEYS = {"name", "description", "provides", "requires", "drops", "replaces", "variables", "allow"}
+ALLOW_KEYS = {"users", "groups", "var_log"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,17 @@ def load(root: Path) -> OverlayDef:
     name = str(data.get("name", root.name))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise doc.error(("name",), f"overlay name '{name}' must be a simple word")
+    allow = data.get("allow") or {}
+    if (
+        not isinstance(allow, dict)
+        or set(allow) - ALLOW_KEYS
+        or not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in allow.values())
+    ):
+        raise doc.error(
+            ("allow",),
+            "allow must map users, groups or var_log to lists of names",
+            hint="e.g. allow: {users: [haproxy], var_log: [haproxy.log]}",
+        )
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
         raise doc.error(("variables",), "variables must be a mapping")

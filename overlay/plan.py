@@ -152,9 +152,9 @@ def _env(spec: ImageSpec, base: Base, plan_dirs: dict[str, Path]) -> dict[str, s
         "FAI_OVERLAY_STATE": str(plan_dirs["state"]),
         **base.extra_env(),
     }
-    if spec.host_ca or spec.apt_proxy or spec.mirror or spec.security_mirror or spec.apt_max_age:
-        env["APT_CONFIG"] = str(plan_dirs["apt"] / "apt.conf")
-        env["FAI_OVERLAY_APT_DIR"] = str(plan_dirs["apt"])
+    # build-only apt settings (always: see overlay/data/internal/hooks/instsoft.LAST)
+    env["APT_CONFIG"] = str(plan_dirs["apt"] / "apt.conf")
+    env["FAI_OVERLAY_APT_DIR"] = str(plan_dirs["apt"])
     if spec.mirror:
         env["FAI_OVERLAY_MIRROR"] = spec.mirror
     if spec.security_mirror:

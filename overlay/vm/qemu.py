@@ -100,7 +100,13 @@ def qemu_argv(
 ) -> list[str]:
     info = arch_info(arch)
     machine = info["machine"][firmware]
-    argv = [info["qemu"], "-machine", machine, "-accel", "kvm" if accel == "kvm" else "tcg,thread=multi"]
+    argv = [
+        info["qemu"],
+        "-machine",
+        machine,
+        "-accel",
+        "kvm" if accel == "kvm" else f"tcg,thread={info['tcg_thread']}",
+    ]
     cpu = info["cpu"]["kvm" if accel == "kvm" else "tcg"]
     if cpu:
         argv += ["-cpu", cpu]

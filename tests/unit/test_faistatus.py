@@ -110,3 +110,9 @@ def test_log_dir_name() -> None:
         faistatus.log_dir_name(["x", "Starting FAI execution - 20261126_080304"])
         == "install-20261126_080304"
     )
+
+
+def test_unknown_package_dropped_by_fai_fails_the_build(tmp_path: Path) -> None:
+    log = ["WARNING: These unknown packages are removed from the installation list: nosuchpkg otherpkg"]
+    verdict = judge(tmp_path, rc=0, status="LAST/90-cleanup OK.\n", log=log)
+    assert verdict.failures == ["package(s) not found in the archive: nosuchpkg, otherpkg"]
