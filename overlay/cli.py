@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -122,9 +123,16 @@ def print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # A CI timeout or `kill` sends SIGTERM: clean up exactly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     log.configure(quiet=args.quiet, debug=args.debug)
     handler: Handler = args.handler
     try:
