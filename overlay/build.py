@@ -237,7 +237,6 @@ def _manifest(
     images: list[Path],
 ) -> dict[str, Any]:
     packages = manifest.load_packages(plan.state_dir, plan.spec.release)
-    esp = plan.state_dir / "esp.json"
     return {
         "apiVersion": manifest.API_VERSION,
         "kind": "Build",
@@ -266,16 +265,22 @@ def _manifest(
             "fai_overlay_version": __version__,
             "ci": manifest.ci_info(),
         },
-        "checks": {
-            "excused_fai_failures": verdict.excused,
-            "waived_tests": verdict.waived,
-            "in_build_tests": verdict.tests,
-            "esp_filled_by_fai_overlay": json.loads(esp.read_text()) if esp.is_file() else None,
-            "stale_release_files": manifest.stale_releases(plan.state_dir),
-        },
+        "checks": _checks(plan, verdict),
         "packages": packages,
         "source_packages": manifest.source_packages(packages),
         "outputs": outputs.describe(images),
+    }
+
+
+def _checks(plan: Plan, verdict: faistatus.Verdict) -> dict[str, Any]:
+    """What was excused, waived, repaired or noticed during the build."""
+    esp = plan.state_dir / "esp.json"
+    return {
+        "excused_fai_failures": verdict.excused,
+        "waived_tests": verdict.waived,
+        "in_build_tests": verdict.tests,
+        "esp_filled_by_fai_overlay": json.loads(esp.read_text()) if esp.is_file() else None,
+        "stale_release_files": manifest.stale_releases(plan.state_dir),
     }
 
 

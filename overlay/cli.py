@@ -9,9 +9,10 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from overlay import __version__, log
-from overlay.config import Overrides
+from overlay.config import Arch, BuildType, Format, Overrides, Vendor
 from overlay.errors import ExitCode, OverlayError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -34,42 +35,11 @@ def add_image_args(p: argparse.ArgumentParser, *, required: bool = True) -> None
     )
     g = p.add_argument_group("overrides (replace the image definition's values)")
     g.add_argument("--base", help="'embedded', a debian-cloud-images checkout or its config_space/<id>")
-    g.add_argument(
-        "--overlay",
-        action="append",
-        default=[],
-        dest="overlays",
-        metavar="DIR",
-        help="add an overlay after the file's overlays (repeatable)",
-    )
     g.add_argument("--release")
-    g.add_argument("--vendor", choices=["generic", "genericcloud", "nocloud"])
-    g.add_argument(
-        "--arch",
-        action="append",
-        default=[],
-        choices=["amd64", "arm64", "ppc64el"],
-        help="repeatable: one image per architecture",
-    )
-    g.add_argument("--type", choices=["dev", "official"])
+    g.add_argument("--vendor", choices=[v.value for v in Vendor])
+    g.add_argument("--type", choices=[t.value for t in BuildType])
     g.add_argument("--name", help="output name template")
     g.add_argument("--size", help="disk size, e.g. 3G")
-    g.add_argument(
-        "--format",
-        action="append",
-        default=[],
-        dest="formats",
-        choices=["raw", "qcow2", "tar.xz"],
-        help="repeatable",
-    )
-    g.add_argument(
-        "--class",
-        action="append",
-        default=[],
-        dest="classes",
-        metavar="CLASS",
-        help="add a FAI class before LAST (repeatable)",
-    )
     g.add_argument("--var", action="append", default=[], type=_kv, metavar="NAME=VALUE")
     g.add_argument("--version", dest="image_version", help="image version (build number)")
     g.add_argument("--mirror", help="Debian mirror to build from, e.g. http://deb.debian.org/debian")
@@ -80,6 +50,17 @@ def add_image_args(p: argparse.ArgumentParser, *, required: bool = True) -> None
         metavar="DAYS",
         help="accept Release files up to DAYS old during the build (a lagging mirror)",
     )
+    _add_repeatable(g)
+
+
+def _add_repeatable(g: argparse._ArgumentGroup) -> None:
+    def repeatable(flag: str, dest: str, help: str, **kw: Any) -> None:
+        g.add_argument(flag, action="append", default=[], dest=dest, help=help, **kw)
+
+    repeatable("--overlay", "overlays", "add an overlay after the file's own (repeatable)", metavar="DIR")
+    repeatable("--arch", "arch", "repeatable: one image per architecture", choices=[a.value for a in Arch])
+    repeatable("--format", "formats", "repeatable", choices=[f.value for f in Format])
+    repeatable("--class", "classes", "add a FAI class before LAST (repeatable)", metavar="CLASS")
 
 
 def overrides(args: argparse.Namespace) -> Overrides:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from overlay import cli, compose, log, manifest
-from overlay.config import ImageSpec, load_images
+from overlay.config import ImageSpec
 from overlay.errors import BuildFailed, OverlayError
+from overlay.imagefile import load_images
 from overlay.plan import Plan, make_plan
 from overlay.runner import Runner
 

@@ -45,6 +45,19 @@ def virtual_size(image: Path, runner: Runner) -> tuple[int, str]:
     return int(info["virtual-size"]), str(info["format"])
 
 
+def _prepare_disk(
+    image: Path, arch: Arch, firmware: str, files: qemu.VmFiles, runner: Runner, grow_by: int
+) -> int:
+    """A larger qcow2 overlay of the image, and a per-VM copy of the firmware vars; returns the disk size."""
+    files.dir.mkdir(parents=True, exist_ok=True)
+    size, fmt = virtual_size(image, runner)
+    runner.run(commands.qcow2_overlay(image.resolve(), fmt, files.disk, str(size + grow_by)))
+    fw = qemu.firmware_files(arch, firmware)
+    if fw is not None:
+        shutil.copyfile(fw["vars"], files.vars)
+    return size + grow_by
+
+
 @contextlib.contextmanager
 def running(
     image: Path,
@@ -62,12 +75,7 @@ def running(
 ) -> Iterator[Vm]:
     """Start QEMU on a qcow2 overlay of `image` (never written) and stop it whatever happens."""
     files = qemu.VmFiles(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    size, fmt = virtual_size(image, runner)
-    runner.run(commands.qcow2_overlay(image.resolve(), fmt, files.disk, str(size + grow_by)))
-    fw = qemu.firmware_files(arch, firmware)
-    if fw is not None:
-        shutil.copyfile(fw["vars"], files.vars)
+    disk_size = _prepare_disk(image, arch, firmware, files, runner, grow_by)
     seed = (
         make_seed(workdir, runner, hostname=hostname, trust_host_cas=trust_host_cas, extra=seed_extra)
         if with_seed
@@ -94,7 +102,7 @@ def running(
             qmp,
             process,
             seed,
-            size + grow_by,
+            disk_size,
             qemu.timeouts(arch, accel.name),
         )
 

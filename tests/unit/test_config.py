@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from overlay.config import Arch, BuildType, Format, Overrides, Vendor, load_images
+from overlay.config import Arch, BuildType, Format, Overrides, Vendor
 from overlay.errors import OverlayError
+from overlay.imagefile import load_images
 
 
 def write(tmp_path: Path, text: str) -> Path:

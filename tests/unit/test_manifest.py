@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from overlay import manifest
-from overlay.config import load_images
+from overlay.imagefile import load_images
 from tests.support import EXAMPLES
 
 

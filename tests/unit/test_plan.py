@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from overlay import classes
-from overlay.config import Overrides, load_images
+from overlay.config import Overrides
+from overlay.imagefile import load_images
 from overlay.plan import MIRROR_CLASS, make_plan
 from tests.support import EXAMPLES
 
