@@ -120,12 +120,13 @@ def _waivers(doc: yamlsrc.Doc, value: Any) -> tuple[Waiver, ...]:
     return tuple(out)
 
 
-def _path(base_dir: Path, value: str) -> Path:
+def _path(doc: yamlsrc.Doc, key: yamlsrc.Key, base_dir: Path, value: str) -> Path:
     """Relative to the definition's directory; ~ and $VARIABLES are expanded."""
     expanded = os.path.expandvars(os.path.expanduser(value))
     if "$" in expanded:
         missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
-        raise OverlayError(
+        raise doc.error(
+            key,
             f"path '{value}' uses ${missing[0] if missing else '?'}, which is not set",
             hint="export the variable, or write the path out",
         )
@@ -214,7 +215,7 @@ def _validate(doc: yamlsrc.Doc, base_dir: Path, source: Path | None) -> list[Ima
     arches, name = _arches_and_name(doc)
     base = str(data.get("base", EMBEDDED))
     if base != EMBEDDED:
-        base = str(_path(base_dir, base))
+        base = str(_path(doc, ("base",), base_dir, base))
     classes = _str_list(doc, "classes", data.get("classes"))
     _check_classes(doc, "classes", classes)
     drops = _str_list(doc, "drop_classes", data.get("drop_classes"))
@@ -283,7 +284,7 @@ def _options(doc: yamlsrc.Doc) -> dict[str, Any]:
 def _overlays(doc: yamlsrc.Doc, base_dir: Path) -> tuple[Path, ...]:
     overlays = []
     for i, entry in enumerate(_str_list(doc, "overlays", doc.data.get("overlays"))):
-        p = _path(base_dir, entry)
+        p = _path(doc, ("overlays", i), base_dir, entry)
         if not p.is_dir():
             raise doc.error(
                 ("overlays", i),

@@ -42,8 +42,10 @@ def test_offline_checks_work_on_qcow2(default) -> None:  # type: ignore[no-untyp
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_boot_amd64_bios_and_uefi(default) -> None:  # type: ignore[no-untyped-def]
+def test_boot_amd64_bios_and_uefi(default, artifacts) -> None:  # type: ignore[no-untyped-def]
     proc = cli("boot", default.qcow2)
+    (artifacts / "builds").mkdir(exist_ok=True)
+    (artifacts / "builds" / "default-boot.stderr.txt").write_text(proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "falling back to TCG" in proc.stderr or "KVM smoke test passed" in proc.stderr
     timings = json.loads((default.out_dir / f"{default.name}.boot.json").read_text())

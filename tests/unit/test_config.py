@@ -64,6 +64,7 @@ def test_command_line_overrides_file(tmp_path: Path) -> None:
         ("release: [trixie\n", 2, "invalid YAML"),
         ("release: trixie\nrelease: forky\n", 2, "key 'release' appears twice"),
         ("release: trixie\narch: [amd64, arm64]\nname: fixed\n", 3, "several architectures need '{arch}'"),
+        ("release: trixie\nbase: ${FAI_OVERLAY_UNSET_FOR_TEST}/cs\n", 2, "uses $FAI_OVERLAY_UNSET_FOR_TEST"),
     ],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, needle: str) -> None:

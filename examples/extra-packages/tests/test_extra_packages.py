@@ -58,4 +58,7 @@ def test_locales_available(host) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.live
 def test_bash_completion_loads(user_host) -> None:  # type: ignore[no-untyped-def]
-    assert user_host.run("bash -ic 'complete -p apt' 2>/dev/null").rc == 0
+    # A login shell reads /etc/profile.d/bash_completion.sh; completions then load on
+    # demand through the default (-D) completion loader.
+    loader = user_host.run("bash -lic 'complete -p -D' 2>/dev/null")
+    assert loader.rc == 0 and "-D" in loader.stdout, f"no bash-completion loader: {loader.stdout!r}"
