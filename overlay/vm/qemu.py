@@ -111,6 +111,8 @@ def qemu_argv(
     if cpu:
         argv += ["-cpu", cpu]
     argv += ["-m", str(memory), "-smp", str(smp), "-nodefaults", "-display", "none", "-no-user-config"]
+    if info.get("display_device"):
+        argv += ["-device", info["display_device"]]
     fw = firmware_files(arch, firmware)
     if fw is not None:
         if firmware == "secureboot":
