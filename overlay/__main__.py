@@ -1,3 +1,3 @@
-from overlay.cli import main
+from overlay.cli.main import main
 
 raise SystemExit(main())

@@ -1,1 +1,6 @@
-"""From build to publication: source bundles, manifest diffs, update checks and the published tree."""
+"""Stage 7, publication.
+
+In: build manifests and output directories. Out: `diff` reports, update checks
+against the mirror, verified source bundles, and a cloud.debian.org-style tree
+with SHA512SUMS, `latest` links, retention and one results page.
+"""

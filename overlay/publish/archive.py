@@ -6,14 +6,14 @@ The Release file itself is not signature-checked here (see docs/publishing.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from debian.debian_support import Version
 
-from overlay import log
-from overlay.errors import ExitCode, OverlayError
+from overlay.core import log
+from overlay.core.errors import ExitCode, OverlayError
+from overlay.manifest.model import BuildManifest
 from overlay.publish.fetch import Fetcher, NotFound, decompress, sha256_bytes
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -64,7 +64,7 @@ class ReleaseFile:
     sha256: dict[str, tuple[str, int]]
 
     def index(self, component_path: str) -> tuple[str, str, int] | None:
-        """The best-compressed variant of e.g. 'main/binary-amd64/Packages' listed here."""
+        """The best-compressed variant of e.g. 'main/binary-<arch>/Packages' listed here."""
         for ext in COMPRESSIONS:
             entry = self.sha256.get(component_path + ext)
             if entry:
@@ -96,10 +96,10 @@ def suites(
     return out
 
 
-def uses_backports(manifest: Mapping[str, Any]) -> bool:
-    if manifest.get("image", {}).get("backports"):
+def uses_backports(manifest: BuildManifest) -> bool:
+    if manifest.image.backports:
         return True
-    return any(s.endswith("-backports") for p in manifest.get("packages", []) for s in p.get("suites", []))
+    return any(s.endswith("-backports") for p in manifest.packages for s in p.suites)
 
 
 def paragraphs(text: str, wanted: Iterable[str]) -> Iterator[dict[str, str]]:
@@ -178,7 +178,7 @@ def fetch_index(fetcher: Fetcher, release: ReleaseFile, path: str, sha256: str) 
 
 
 def _indices(fetcher: Fetcher, suite: Suite, kind: str) -> Iterator[tuple[str, str]]:
-    """(component, text) of each index of the suite; kind: 'binary-amd64/Packages' or 'source/Sources'."""
+    """(component, text) of each index of the suite; kind: 'binary-<arch>/Packages' or 'source/Sources'."""
     release = fetch_release(fetcher, suite)
     for component in release.components():
         found = release.index(f"{component}/{kind}")

@@ -2,18 +2,17 @@
 
 Content is what ends up in the image: the packages (name, architecture,
 version), the FAI classes, the layers' content digests and the image settings
-that change the disk (release, vendor, architecture, size, variables,
-backports). Timestamps, build host, paths, layer commits and CI data are
-reported where useful but never make two images "different".
+that change the disk (the fields the field table marks as content). Timestamps,
+build host, paths, layer commits and CI data are reported where useful but
+never make two images "different".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CONTENT_SETTINGS = ("release", "vendor", "arch", "type", "size", "variables", "backports")
+from overlay.manifest.model import BuildManifest
 
 PackageKey = tuple[str, str]
 
@@ -114,19 +113,15 @@ class ManifestDiff:
         }
 
 
-def _packages(manifest: Mapping[str, Any]) -> dict[PackageKey, str]:
-    return {(p["name"], p["architecture"]): p["version"] for p in manifest.get("packages", [])}
+def _packages(manifest: BuildManifest) -> dict[PackageKey, str]:
+    return {p.key: p.version for p in manifest.packages}
 
 
-def _layers(manifest: Mapping[str, Any]) -> dict[str, tuple[str | None, str | None]]:
-    out = {}
-    for layer in manifest.get("layers", []):
-        commit = (layer.get("git") or {}).get("commit")
-        out[layer["name"]] = (layer.get("digest"), commit)
-    return out
+def _layers(manifest: BuildManifest) -> dict[str, tuple[str | None, str | None]]:
+    return {la.name: (la.digest, la.git.commit if la.git else None) for la in manifest.layers}
 
 
-def _package_changes(diff: ManifestDiff, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+def _package_changes(diff: ManifestDiff, old: BuildManifest, new: BuildManifest) -> None:
     a, b = _packages(old), _packages(new)
     for key in sorted(a.keys() | b.keys()):
         change = PackageChange(key[0], key[1], a.get(key), b.get(key))
@@ -138,15 +133,15 @@ def _package_changes(diff: ManifestDiff, old: Mapping[str, Any], new: Mapping[st
             diff.changed.append(change)
 
 
-def _class_changes(diff: ManifestDiff, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    a, b = list(old.get("classes", [])), list(new.get("classes", []))
+def _class_changes(diff: ManifestDiff, old: BuildManifest, new: BuildManifest) -> None:
+    a, b = old.classes, new.classes
     diff.classes_added = [c for c in b if c not in a]
     diff.classes_removed = [c for c in a if c not in b]
     common = set(a) & set(b)
     diff.classes_reordered = [c for c in a if c in common] != [c for c in b if c in common]
 
 
-def _layer_changes(diff: ManifestDiff, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+def _layer_changes(diff: ManifestDiff, old: BuildManifest, new: BuildManifest) -> None:
     a, b = _layers(old), _layers(new)
     for name in [*a, *(n for n in b if n not in a)]:
         (od, oc), (nd, nc) = a.get(name, (None, None)), b.get(name, (None, None))
@@ -154,13 +149,13 @@ def _layer_changes(diff: ManifestDiff, old: Mapping[str, Any], new: Mapping[str,
             diff.layers.append(LayerChange(name, od, nd, oc, nc))
 
 
-def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> ManifestDiff:
-    diff = ManifestDiff(str(old.get("name", "")), str(new.get("name", "")))
+def compare(old: BuildManifest, new: BuildManifest) -> ManifestDiff:
+    diff = ManifestDiff(old.name, new.name)
     _package_changes(diff, old, new)
     _class_changes(diff, old, new)
     _layer_changes(diff, old, new)
-    a, b = old.get("image", {}), new.get("image", {})
-    diff.settings = [SettingChange(k, a.get(k), b.get(k)) for k in CONTENT_SETTINGS if a.get(k) != b.get(k)]
+    a, b = old.image.content(), new.image.content()
+    diff.settings = [SettingChange(k, a.get(k), b.get(k)) for k in a if a.get(k) != b.get(k)]
     return diff
 
 

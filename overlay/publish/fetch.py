@@ -10,8 +10,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from overlay import __version__, log
-from overlay.errors import ExitCode, OverlayError
+from overlay import __version__
+from overlay.core import log
+from overlay.core.errors import ExitCode, OverlayError
 
 USER_AGENT = f"fai-overlay/{__version__}"
 TIMEOUT = 60.0

@@ -11,9 +11,10 @@ from typing import Any
 
 import jinja2
 
-from overlay import manifest
-from overlay.errors import OverlayError
-from overlay.publish import diff, junit, retention, tree
+from overlay.core import junit
+from overlay.core.errors import OverlayError
+from overlay.manifest import model
+from overlay.publish import diff, retention, tree
 from overlay.publish.tree import Kind
 
 SUITES = {"test": "offline tests", "boot": "live boot tests", "build": "in-build tests"}
@@ -118,8 +119,8 @@ def image_view(
     version_dir: Path,
     base: str,
     record: Mapping[str, Any],
-    doc: Mapping[str, Any],
-    prev: tuple[str, Any] | None,
+    doc: model.BuildManifest | None,
+    prev: tuple[str, model.BuildManifest | None] | None,
 ) -> ImageView:
     sums = read_sums(version_dir)
     files = []
@@ -127,7 +128,7 @@ def image_view(
         path = version_dir / name
         if path.is_file():
             files.append(FileView(label, base + name, human_size(path.stat().st_size), sums.get(name, "")))
-    result = diff.compare(prev[1], doc) if prev else None
+    result = diff.compare(prev[1], doc) if prev and prev[1] and doc else None
     logs = [(key, base + href) for key, href in record.get("logs", {}).items()]
     return ImageView(
         name=record["name"],
@@ -135,11 +136,11 @@ def image_view(
         base=base,
         files=files,
         manifest_href=base + record["manifest"],
-        packages=len(doc.get("packages", [])),
+        packages=len(doc.packages) if doc else 0,
         not_stable=[
-            f"{p['name']} ({', '.join(p.get('suites') or ['no suite'])})"
-            for p in doc.get("packages", [])
-            if p.get("not_stable")
+            f"{p.name} ({', '.join(p.suites or ['no suite'])})"
+            for p in (doc.packages if doc else [])
+            if p.not_stable
         ],
         previous=prev[0] if prev else None,
         diff_reasons=result.reasons() if result else [],
@@ -154,7 +155,7 @@ def _kind_views(
 ) -> tuple[list[VersionView], int]:
     directory = tree.kind_dir(root, release, kind)
     views: list[VersionView] = []
-    last: dict[str, tuple[str, Any]] = {}
+    last: dict[str, tuple[str, model.BuildManifest | None]] = {}
     hidden = 0
     for version in tree.versions(directory):
         vdir = directory / str(version)
@@ -163,7 +164,7 @@ def _kind_views(
         images = []
         for image in record.get("images", []):
             path = vdir / image["manifest"]
-            doc = manifest.load(path) if path.is_file() else {}
+            doc = model.load(path) if path.is_file() else None
             images.append(image_view(vdir, base, image, doc, last.get(image["name"])))
             last[image["name"]] = (str(version), doc)
         if retention.is_hidden(kind, version, today, policy):

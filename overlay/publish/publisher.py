@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overlay import log
-from overlay.errors import ExitCode, OverlayError
+from overlay.core import log
+from overlay.core.errors import ExitCode, OverlayError
+from overlay.core.runner import Runner
 from overlay.publish import diff, page, retention, stage, tree
 from overlay.publish.stage import Build
 from overlay.publish.tree import Kind, VersionId
-from overlay.runner import Runner
 
 
 @dataclass

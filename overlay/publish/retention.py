@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from overlay.errors import OverlayError
+from overlay.core.errors import OverlayError
 from overlay.publish import tree
 from overlay.publish.tree import Kind, VersionId
 

@@ -9,7 +9,6 @@ mirror no longer has is reported, never skipped silently.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -18,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overlay import log
-from overlay.errors import ExitCode, OverlayError
+from overlay.core import log
+from overlay.core.errors import ExitCode, OverlayError
+from overlay.core.files import sha256_file
+from overlay.manifest.model import BuildManifest, SourcePackage
 from overlay.publish import archive
 from overlay.publish.archive import FileRef, SourceEntry, Suite
-from overlay.publish.fetch import Fetcher, NotFound
+from overlay.publish.fetch import Fetcher, NotFound, sha256_bytes
 
 COMPONENTS = ("main", "contrib", "non-free-firmware", "non-free")
 
@@ -73,14 +74,6 @@ class SourcesResult:
         }
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_indices(fetcher: Fetcher, suites: Sequence[Suite], names: set[str]) -> dict[tuple[str, str], Any]:
     index: dict[tuple[str, str], SourceEntry] = {}
     for suite in suites:
@@ -118,7 +111,7 @@ def probe_pool(fetcher: Fetcher, suites: Sequence[Suite], name: str, version: st
             data = fetcher.get(url)
         except NotFound:
             continue
-        ref = FileRef(dsc, len(data), hashlib.sha256(data).hexdigest())
+        ref = FileRef(dsc, len(data), sha256_bytes(data))
         return SourceEntry(name, version, suite.base_url, directory, (ref,), f"{suite.name} (pool)")
     return None
 
@@ -168,14 +161,14 @@ def _available(index: Mapping[tuple[str, str], SourceEntry], name: str) -> list[
 
 
 def resolve(
-    wanted: Sequence[Mapping[str, str]],
+    wanted: Sequence[SourcePackage],
     index: Mapping[tuple[str, str], SourceEntry],
     fetcher: Fetcher,
     suites: Sequence[Suite],
 ) -> tuple[list[SourceEntry], list[Missing]]:
     found, missing = [], []
     for src in wanted:
-        name, version = src["name"], src["version"]
+        name, version = src.name, src.version
         entry = index.get((name, version)) or probe_pool(fetcher, suites, name, version)
         if entry is not None:
             found.append(entry)
@@ -190,7 +183,7 @@ def resolve(
 
 
 def collect(
-    manifest: Mapping[str, Any],
+    manifest: BuildManifest,
     out_dir: Path,
     fetcher: Fetcher,
     *,
@@ -198,21 +191,21 @@ def collect(
     security_mirror: str | None = None,
     jobs: int = 4,
 ) -> SourcesResult:
-    wanted = manifest.get("source_packages")
+    wanted = manifest.source_packages
     if not wanted:
         raise OverlayError(
             "the manifest lists no source_packages", hint="rebuild the image with this fai-overlay"
         )
-    image = manifest["image"]
+    image = manifest.image
     suites = archive.suites(
-        image["release"],
-        mirror=mirror or image.get("mirror"),
-        security_mirror=security_mirror or image.get("security_mirror"),
+        image.release,
+        mirror=mirror or image.mirror,
+        security_mirror=security_mirror or image.security_mirror,
         backports=archive.uses_backports(manifest),
     )
-    index = read_indices(fetcher, suites, {s["name"] for s in wanted})
+    index = read_indices(fetcher, suites, {s.name for s in wanted})
     entries, missing = resolve(wanted, index, fetcher, suites)
-    bundle = out_dir / f"{manifest['name']}.sources"
+    bundle = out_dir / f"{manifest.name}.sources"
     bundle.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[SourceEntry]] = {}
     for entry in entries:  # versions of one source share files: fetch them in one thread
@@ -227,7 +220,7 @@ def collect(
     )
     for m in missing:
         log.warn(f"missing source: {m.name} {m.version}: {m.reason}")
-    return SourcesResult(manifest["name"], len(wanted), fetched, missing, bundle)
+    return SourcesResult(manifest.name, len(wanted), fetched, missing, bundle)
 
 
 def _reset(info: tarfile.TarInfo) -> tarfile.TarInfo:

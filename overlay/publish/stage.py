@@ -6,16 +6,16 @@ import glob
 import json
 import os
 import shutil
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from overlay import commands, log, manifest
-from overlay.errors import ExitCode, OverlayError
+from overlay.core import commands, log
+from overlay.core.errors import ExitCode, OverlayError
+from overlay.core.runner import Runner
+from overlay.manifest import model
 from overlay.publish import tree
 from overlay.publish.tree import Kind, VersionId
-from overlay.runner import Runner
 
 FORMATS = ("raw", "qcow2", "tar.xz")
 # Logs copied next to the images: <name>.<pattern>. Consoles are per firmware
@@ -37,7 +37,7 @@ class Build:
 
     name: str
     out_dir: Path
-    manifest: dict[str, Any]
+    manifest: model.BuildManifest
 
     @property
     def manifest_path(self) -> Path:
@@ -45,16 +45,14 @@ class Build:
 
     @property
     def release(self) -> str:
-        return str(self.manifest["image"]["release"])
+        return self.manifest.image.release
 
     def file(self, suffix: str) -> Path:
         return self.out_dir / f"{self.name}{suffix}"
 
     def recorded_sha512(self, fmt: str) -> str | None:
-        for out in self.manifest.get("outputs", []):
-            if out.get("format") == fmt:
-                return str(out.get("sha512"))
-        return None
+        out = self.manifest.output(fmt)
+        return out.sha512 if out else None
 
 
 def find_builds(out_dir: Path) -> list[Build]:
@@ -64,8 +62,8 @@ def find_builds(out_dir: Path) -> list[Build]:
         )
     builds = []
     for path in sorted(out_dir.glob("*.build.json")):
-        data = manifest.load(path)
-        builds.append(Build(str(data["name"]), out_dir, data))
+        data = model.load(path)
+        builds.append(Build(data.name, out_dir, data))
     if not builds:
         raise OverlayError(
             "no <name>.build.json here: nothing to publish",
@@ -172,10 +170,10 @@ def stage_version(
     return doc
 
 
-def recorded_manifest(version_dir: Path, name: str) -> Mapping[str, Any] | None:
+def recorded_manifest(version_dir: Path, name: str) -> model.BuildManifest | None:
     """The manifest of image `name` as published in `version_dir`, if it is there."""
     for image in tree.read_record(version_dir).get("images", []):
         if image.get("name") == name:
             path = version_dir / image["manifest"]
-            return manifest.load(path) if path.is_file() else None
+            return model.load(path) if path.is_file() else None
     return None

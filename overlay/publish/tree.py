@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from overlay.core.files import CHUNK, sha512_file
+
 SUMS = "SHA512SUMS"
 RECORD = "publish.json"
 LATEST = "latest"
 LATEST_DIR = ".latest"
 VERSION_RE = re.compile(r"^(\d{8})-(\d+)$")
-CHUNK = 1 << 20
 
 
 class Kind(enum.StrEnum):
@@ -145,14 +146,6 @@ def copy_sparse(src: Path, dest: Path) -> str:
             pos = max(end, start)
         fout.truncate(size)
     shutil.copymode(src, dest)
-    return digest.hexdigest()
-
-
-def sha512_file(path: Path) -> str:
-    digest = hashlib.sha512()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
 from debian.debian_support import Version
 
-from overlay import log
-from overlay.errors import ExitCode, OverlayError
+from overlay.core import log, resources
+from overlay.core.errors import ExitCode, OverlayError
+from overlay.manifest.model import BuildManifest, Package
 from overlay.publish import archive
 from overlay.publish.fetch import Fetcher, NotFound
 
@@ -76,8 +75,7 @@ class UpdateReport:
 
 def reboot_patterns() -> dict[str, str]:
     """The documented list (overlay/data/reboot-packages.yaml) plus the kernel, libc6 and systemd."""
-    text = resources.files("overlay").joinpath("data/reboot-packages.yaml").read_text()
-    data = yaml.safe_load(text) or {}
+    data = resources.data_yaml("reboot-packages.yaml").data or {}
     listed = data.get("packages") or {}
     if not isinstance(listed, dict):
         raise OverlayError("'packages' must be a mapping of pattern: reason", path="reboot-packages.yaml")
@@ -91,8 +89,8 @@ def needs_reboot(name: str, patterns: Mapping[str, str]) -> str | None:
     return None
 
 
-def _from_backports(pkg: Mapping[str, Any]) -> bool:
-    return any(s.endswith("-backports") for s in pkg.get("suites", []))
+def _from_backports(pkg: Package) -> bool:
+    return any(s.endswith("-backports") for s in pkg.suites)
 
 
 def _read(
@@ -115,51 +113,51 @@ def _read(
 
 
 def compare(
-    packages: Sequence[Mapping[str, Any]],
+    packages: Sequence[Package],
     indices: Mapping[archive.Suite, Index],
     patterns: Mapping[str, str],
 ) -> tuple[list[Update], list[str]]:
     """Updates for `packages`, and the names found in none of the indices."""
     updates, missing = [], []
     for pkg in packages:
-        key, installed = (pkg["name"], pkg["architecture"]), Version(pkg["version"])
+        key, installed = pkg.key, Version(pkg.version)
         offers = [
             (Version(idx[key]), suite)
             for suite, idx in indices.items()
             if key in idx and (not suite.backports or _from_backports(pkg))
         ]
         if not offers:
-            missing.append(f"{pkg['name']}:{pkg['architecture']}")
+            missing.append(f"{pkg.name}:{pkg.architecture}")
             continue
         best, suite = max(offers, key=lambda o: o[0])
         if best <= installed:
             continue
         security = any(v > installed for v, s in offers if s.security)
-        reason = needs_reboot(pkg["name"], patterns)
+        reason = needs_reboot(pkg.name, patterns)
         updates.append(
-            Update(pkg["name"], pkg["architecture"], pkg["version"], str(best), suite.name, security, reason)
+            Update(pkg.name, pkg.architecture, pkg.version, str(best), suite.name, security, reason)
         )
     return updates, missing
 
 
 def check(
-    manifest: Mapping[str, Any],
+    manifest: BuildManifest,
     fetcher: Fetcher,
     *,
     mirror: str | None = None,
     security_mirror: str | None = None,
 ) -> UpdateReport:
-    image = manifest.get("image", {})
-    release, arch = image["release"], image["arch"]
-    packages = manifest.get("packages", [])
+    image = manifest.image
+    release, arch = image.release, image.arch.name
+    packages = manifest.packages
     suites = archive.suites(
         release,
-        mirror=mirror or image.get("mirror"),
-        security_mirror=security_mirror or image.get("security_mirror"),
+        mirror=mirror or image.mirror,
+        security_mirror=security_mirror or image.security_mirror,
         backports=archive.uses_backports(manifest),
     )
-    names = {p["name"] for p in packages}
-    arches = {arch} | {p["architecture"] for p in packages} - {"all"}
+    names = {p.name for p in packages}
+    arches = {arch} | {p.architecture for p in packages} - {"all"}
     indices: dict[archive.Suite, Index] = {}
     for suite in suites:
         with log.step(f"Reading {suite.name} from {suite.base_url}"):
@@ -167,7 +165,7 @@ def check(
         if index is not None:
             indices[suite] = index
     updates, missing = compare(packages, indices, reboot_patterns())
-    return UpdateReport(manifest.get("name", ""), release, arch, [s.name for s in indices], updates, missing)
+    return UpdateReport(manifest.name, release, arch, [s.name for s in indices], updates, missing)
 
 
 def render(report: UpdateReport) -> str:

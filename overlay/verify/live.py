@@ -14,14 +14,13 @@ from typing import Any
 
 import yaml
 
-from overlay import log
-from overlay.errors import BuildFailed, OverlayError
-from overlay.runner import Runner
-from overlay.verify import junit
-from overlay.verify.offline import VERIFY_DIR, expect_for, pytest_argv, run_pytest
+from overlay.core import junit, log
+from overlay.core.errors import BuildFailed, OverlayError
+from overlay.core.runner import Runner
+from overlay.verify.offline import VERIFY_DIR, pytest_argv, run_pytest
 from overlay.verify.target import Target, dump_context
 from overlay.vm import accel as accelmod
-from overlay.vm import machine, qemu
+from overlay.vm import machine
 from overlay.vm.console import BootFailed, patterns
 
 
@@ -69,9 +68,9 @@ def _boot_phases(vm: machine.Vm, uses_cloud_init: bool, run: BootRun) -> None:
         try:
             vm.console.wait(name, pattern, timeout)
         except BootFailed as exc:
-            run.cases.append(junit.Case(f"boot: {name}", time.monotonic() - t0, exc.message))
+            run.cases.append(junit.Case(f"boot: {name}", "failed", exc.message, time.monotonic() - t0))
             raise
-        run.cases.append(junit.Case(f"boot: {name}", time.monotonic() - t0))
+        run.cases.append(junit.Case(f"boot: {name}", seconds=time.monotonic() - t0))
 
 
 def _ssh_config(vm: machine.Vm, workdir: Path, keys: list[str]) -> tuple[Path, int]:
@@ -109,7 +108,9 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
     keys = vm.console.ssh_host_keys(timeout=120)
     config, port = _ssh_config(vm, workdir, keys)
     waited = _wait_ssh(config, runner, vm.timeouts["kernel"])
-    run.cases.append(junit.Case("ssh: host key pinned from the console, login works", time.monotonic() - t0))
+    run.cases.append(
+        junit.Case("ssh: host key pinned from the console, login works", seconds=time.monotonic() - t0)
+    )
     log.info(f"ssh on port {port} ready after {waited:.0f}s, host key pinned from the console")
     assert vm.seed is not None
     context = workdir / "context.json"
@@ -118,7 +119,7 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
         {
             "mode": "live",
             "manifest": str(target.manifest_path),
-            "expect": expect_for(target),
+            "expect": target.expect(),
             "ssh": {
                 "port": port,
                 "config": str(config),
@@ -173,7 +174,7 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
     t0 = time.monotonic()
     accel = accelmod.choose(target.arch, target.image, runner, options.accel)
     run.accel, run.accel_reason = accel.name, accel.reason
-    uses_cloud_init = "cloud-init" in {p["name"] for p in target.data["packages"]}
+    uses_cloud_init = "cloud-init" in target.manifest.package_names()
     workdir = Path(tempfile.mkdtemp(prefix="fai-overlay-vm."))
     console_copy = target.out_dir / f"{target.name}.console-{firmware}.log"
     try:
@@ -231,9 +232,9 @@ def _write_results(target: Target, runs: list[BootRun]) -> Path:
 
 
 def boot(target: Target, runner: Runner, options: BootOptions) -> list[BootRun]:
-    firmwares = list(options.firmwares) or qemu.default_firmwares(target.arch)
+    firmwares = list(options.firmwares) or list(target.arch.qemu.default_firmware)
     for fw in firmwares:
-        qemu.check_firmware(target.arch, fw)
+        target.arch.firmware(fw)  # an unknown firmware is an error before any VM starts
     runs = [boot_once(target, fw, runner, options) for fw in firmwares]
     path = _write_results(target, runs)
     lines = [

@@ -7,36 +7,27 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from overlay import commands, disk, log
-from overlay.errors import BuildFailed, OverlayError
-from overlay.runner import Runner
-from overlay.verify.target import Target, dump_context, expectations, write_summary
+from overlay.core import commands, disk, junit, log, resources
+from overlay.core.errors import BuildFailed, OverlayError
+from overlay.core.runner import Runner
+from overlay.verify.target import Target, dump_context
 
-VERIFY_DIR = Path(str(resources.files("overlay").joinpath("verify")))
+VERIFY_DIR = resources.package_path("verify")
 
 
 @dataclass(frozen=True)
 class TestRun:
     ok: bool
     summary: str
-    junit: Path
+    report: Path
 
 
-def expect_for(target: Target) -> dict[str, Any]:
-    expect = dict(expectations())
-    expect["allow"] = target.allow()
-    expect["backports"] = target.expects_backports()
-    return expect
-
-
-def pytest_argv(context: Path, junit: Path, paths: list[Path], suite: str) -> list[str]:
+def pytest_argv(context: Path, report: Path, paths: list[Path], suite: str) -> list[str]:
     return [
         sys.executable, "-m", "pytest", "-c", str(VERIFY_DIR / "pytest.ini"), "--rootdir", str(VERIFY_DIR),
-        "-p", "overlay.verify.plugin", "--fo-context", str(context), f"--junitxml={junit}",
+        "-p", "overlay.verify.plugin", "--fo-context", str(context), f"--junitxml={report}",
         "-o", f"junit_suite_name={suite}", "-q", "-rfEs", "--color=no", *map(str, paths),
     ]  # fmt: skip
 
@@ -54,23 +45,24 @@ def raw_image(target: Target, runner: Runner) -> Iterator[Path]:
         yield raw
 
 
-def run_pytest(argv: list[str], runner: Runner, log_path: Path, junit: Path, title: str) -> TestRun:
+def run_pytest(argv: list[str], runner: Runner, log_path: Path, report: Path, title: str) -> TestRun:
     result = runner.run(argv, check=False)
     log_path.write_text(result.stdout + result.stderr)
-    if result.returncode not in (0, 1) or not junit.is_file():
+    if result.returncode not in (0, 1) or not report.is_file():
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
         raise OverlayError(
             f"{title} could not run (pytest exit {result.returncode}): {' | '.join(tail)}",
             hint=f"see {log_path}",
         )
-    summary = write_summary(log_path.with_suffix(".txt"), title, junit)
-    return TestRun(result.returncode == 0, summary, junit)
+    summary = junit.parse(report).text(title)
+    log_path.with_suffix(".txt").write_text(summary)
+    return TestRun(result.returncode == 0, summary, report)
 
 
 def run(target: Target, runner: Runner) -> TestRun:
     out = target.out_dir
-    junit = out / f"{target.name}.test.junit.xml"
-    junit.unlink(missing_ok=True)
+    report = out / f"{target.name}.test.junit.xml"
+    report.unlink(missing_ok=True)
     tests = [VERIFY_DIR / "checks", *target.test_dirs()]
     with (
         raw_image(target, runner) as raw,
@@ -83,17 +75,17 @@ def run(target: Target, runner: Runner) -> TestRun:
             {
                 "mode": "offline",
                 "manifest": str(target.manifest_path),
-                "expect": expect_for(target),
+                "expect": target.expect(),
                 "root": str(root),
                 "image": str(raw),
             },
         )
         with log.step(f"Offline checks of {target.name} ({len(tests)} test directories)"):
             run_ = run_pytest(
-                pytest_argv(context, junit, tests, "offline"),
+                pytest_argv(context, report, tests, "offline"),
                 runner,
                 out / f"{target.name}.test.log",
-                junit,
+                report,
                 f"offline checks of {target.name}",
             )
     log.info(run_.summary.rstrip())

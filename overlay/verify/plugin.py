@@ -1,7 +1,8 @@
 """pytest plugin for image checks: `pytest -p overlay.verify.plugin --fo-context FILE`.
 
 Fixtures:
-  fo          the context: mode (offline/live), manifest data, arch, vendor, expectations
+  fo          the context: mode (offline/live), the typed manifest, arch (with its table entry),
+              vendor, expectations
   image_root  the image's root filesystem, mounted read-only (offline)
   host        a testinfra Host: chroot into the mounted image (offline) or ssh with sudo (live)
   user_host   live only: ssh as the default user, without sudo
@@ -19,29 +20,36 @@ from typing import Any
 
 import pytest
 
-from overlay.runner import Runner
+from overlay.core.arches import Arch
+from overlay.core.runner import Runner
+from overlay.manifest import model
 
 
 @dataclass(frozen=True)
 class Context:
     mode: str
-    manifest: dict[str, Any]
+    manifest: model.BuildManifest
     expect: dict[str, Any]
     root: Path | None = None
     image: Path | None = None
     ssh: dict[str, Any] | None = None
 
     @property
+    def arch_spec(self) -> Arch:
+        """The architecture's entry of the table (overlay/data/arches.yaml)."""
+        return self.manifest.image.arch
+
+    @property
     def arch(self) -> str:
-        return str(self.manifest["image"]["arch"])
+        return self.manifest.image.arch.name
 
     @property
     def vendor(self) -> str:
-        return str(self.manifest["image"]["vendor"])
+        return self.manifest.image.vendor.value
 
     @property
     def release(self) -> str:
-        return str(self.manifest["image"]["release"])
+        return self.manifest.image.release
 
     @property
     def firmware(self) -> str | None:
@@ -49,7 +57,7 @@ class Context:
         return self.ssh.get("firmware") if self.ssh else None
 
     def packages(self) -> set[str]:
-        return {p["name"] for p in self.manifest["packages"]}
+        return self.manifest.package_names()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     data = json.loads(Path(config.getoption("--fo-context")).read_text())
     config.stash[CONTEXT] = Context(
         mode=data["mode"],
-        manifest=json.loads(Path(data["manifest"]).read_text()),
+        manifest=model.load(Path(data["manifest"])),
         expect=data["expect"],
         root=Path(data["root"]) if data.get("root") else None,
         image=Path(data["image"]) if data.get("image") else None,
@@ -73,7 +81,8 @@ CONTEXT = pytest.StashKey[Context]()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mode = config.stash[CONTEXT].mode
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         marks = {m.name for m in item.iter_markers()} & {"offline", "live"}
         (keep if mode in marks or (not marks and mode == "offline") else drop).append(item)

@@ -5,22 +5,20 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from overlay import manifest
-from overlay.config import Arch
-from overlay.errors import OverlayError
+from overlay.compose import overlaydef
+from overlay.core import resources
+from overlay.core.arches import Arch
+from overlay.core.errors import OverlayError
+from overlay.manifest import model
 
 
 @functools.cache
 def expectations() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(
-        resources.files("overlay").joinpath("data/checks.yaml").read_text()
-    )
+    """The built-in checks' allow-lists (data/checks.yaml)."""
+    data: dict[str, Any] = resources.data_yaml("checks.yaml").data
     return data
 
 
@@ -28,48 +26,41 @@ def expectations() -> dict[str, Any]:
 class Target:
     image: Path
     manifest_path: Path
-    data: dict[str, Any] = field(repr=False)
+    manifest: model.BuildManifest = field(repr=False)
 
     @property
     def name(self) -> str:
-        return str(self.data["name"])
+        return self.manifest.name
 
     @property
     def arch(self) -> Arch:
-        return Arch(self.data["image"]["arch"])
-
-    @property
-    def vendor(self) -> str:
-        return str(self.data["image"]["vendor"])
+        return self.manifest.image.arch
 
     @property
     def out_dir(self) -> Path:
         return self.manifest_path.parent
 
-    @property
-    def base_kind(self) -> str:
-        return str(self.data["base"]["kind"])
-
-    def overlay_dirs(self) -> list[Path]:
-        return [Path(la["path"]) for la in self.data["layers"] if la["kind"] == "overlay"]
+    def overlays(self) -> list[overlaydef.OverlayDef]:
+        return [overlaydef.load(d) for d in self.manifest.overlay_dirs() if d.is_dir()]
 
     def test_dirs(self) -> list[Path]:
-        return [d / "tests" for d in self.overlay_dirs() if (d / "tests").is_dir()]
+        return [d / "tests" for d in self.manifest.overlay_dirs() if (d / "tests").is_dir()]
 
     def allow(self) -> dict[str, list[str]]:
-        """Allow-list additions declared by the overlays ('allow:' in overlay.yaml)."""
-        out: dict[str, list[str]] = {}
-        for d in self.overlay_dirs():
-            path = d / "overlay.yaml"
-            if path.is_file():
-                doc = yaml.safe_load(path.read_text()) or {}
-                for key, values in (doc.get("allow") or {}).items():
-                    out.setdefault(key, []).extend(values)
+        """Allow-list additions the overlays declare ('allow:' in overlay.yaml, read by its loader)."""
+        out: dict[str, list[str]] = {key: [] for key in overlaydef.ALLOW_KEYS}
+        for definition in self.overlays():
+            for key, values in definition.allow.items():
+                out[key].extend(values)
         return out
 
     def expects_backports(self) -> bool:
         """The image asked for backports, or its base enables them (debian-cloud-images does)."""
-        return bool(self.data["image"].get("backports")) or self.base_kind == "debian-cloud-images"
+        return self.manifest.image.backports or self.manifest.base.kind == "debian-cloud-images"
+
+    def expect(self) -> dict[str, Any]:
+        """What the checks compare against: data/checks.yaml plus the overlays' allowances."""
+        return {**expectations(), "allow": self.allow(), "backports": self.expects_backports()}
 
 
 def resolve(path: Path) -> Target:
@@ -92,22 +83,7 @@ def resolve(path: Path) -> Target:
             path=manifest_path,
             hint="fai-overlay test and boot read what to expect from <name>.build.json",
         )
-    return Target(image, manifest_path, manifest.load(manifest_path))
-
-
-def write_summary(path: Path, title: str, junit: Path) -> str:
-    """A one-screen summary of a junit report; also written to `path`."""
-    from overlay.faistatus import junit_failures
-
-    counts, failed = junit_failures(junit)
-    passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    lines = [f"{title}: {passed} passed, {len(failed)} failed, {counts['skipped']} skipped"]
-    lines += [f"  FAILED {t}" for t in failed[:30]]
-    if len(failed) > 30:
-        lines.append(f"  … and {len(failed) - 30} more (see {junit.name})")
-    text = "\n".join(lines) + "\n"
-    path.write_text(text)
-    return text
+    return Target(image, manifest_path, model.load(manifest_path))
 
 
 def dump_context(path: Path, context: dict[str, Any]) -> None:

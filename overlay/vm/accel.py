@@ -10,10 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from overlay import commands, disk, log
-from overlay.config import Arch
-from overlay.hostsetup import host_arch
-from overlay.runner import Runner
+from overlay.core import arches, commands, disk, log
+from overlay.core.arches import Arch
+from overlay.core.runner import Runner
 from overlay.vm import qemu
 
 CACHE = Path("/run/fai-overlay/kvm.json")
@@ -27,7 +26,7 @@ class Accel:
 
 def _cached(arch: Arch) -> Accel | None:
     try:
-        data = json.loads(CACHE.read_text())[arch.value]
+        data = json.loads(CACHE.read_text())[arch.name]
         return Accel(data["name"], data["reason"] + " (cached for this host boot)")
     except (FileNotFoundError, KeyError, ValueError):
         return None
@@ -39,15 +38,16 @@ def _store(arch: Arch, accel: Accel) -> None:
         data = json.loads(CACHE.read_text())
     except (FileNotFoundError, ValueError):
         data = {}
-    data[arch.value] = {"name": accel.name, "reason": accel.reason}
+    data[arch.name] = {"name": accel.name, "reason": accel.reason}
     CACHE.write_text(json.dumps(data))
 
 
 def choose(arch: Arch, image: Path, runner: Runner, requested: str = "auto") -> Accel:
     if requested == "tcg":
         return Accel("tcg", "TCG requested")
-    if arch != host_arch():
-        return Accel("tcg", f"{arch} guest on a {host_arch() or 'foreign'} host: emulated with TCG")
+    host = arches.host()
+    if arch != host:
+        return Accel("tcg", f"{arch} guest on a {host or 'foreign'} host: emulated with TCG")
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return Accel("tcg", "no usable /dev/kvm")
     cached = _cached(arch) if requested == "auto" else None

@@ -13,15 +13,14 @@ import re
 import socket
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pexpect
 import pexpect.fdpexpect
-import yaml
 
-from overlay.errors import BuildFailed
+from overlay.core import resources
+from overlay.core.errors import BuildFailed
 
 KEYS_RE = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
@@ -29,9 +28,7 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
 
 @functools.cache
 def patterns() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(
-        resources.files("overlay").joinpath("data/console-patterns.yaml").read_text()
-    )
+    data: dict[str, Any] = resources.data_yaml("console-patterns.yaml").data
     return data
 
 

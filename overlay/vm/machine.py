@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overlay import commands, log
-from overlay.config import Arch
-from overlay.runner import Process, Runner
+from overlay.core import commands, log
+from overlay.core.arches import Arch
+from overlay.core.runner import Process, Runner
 from overlay.vm import qemu
 from overlay.vm.accel import Accel
 from overlay.vm.console import Console
@@ -52,9 +52,9 @@ def _prepare_disk(
     files.dir.mkdir(parents=True, exist_ok=True)
     size, fmt = virtual_size(image, runner)
     runner.run(commands.qcow2_overlay(image.resolve(), fmt, files.disk, str(size + grow_by)))
-    fw = qemu.firmware_files(arch, firmware)
-    if fw is not None:
-        shutil.copyfile(fw["vars"], files.vars)
+    fw = arch.firmware(firmware)
+    if fw.vars is not None:
+        shutil.copyfile(fw.vars, files.vars)
     return size + grow_by
 
 
@@ -103,7 +103,7 @@ def running(
             process,
             seed,
             disk_size,
-            qemu.timeouts(arch, accel.name),
+            arch.timeouts(accel.name),
         )
 
 

@@ -1,54 +1,11 @@
-"""Pure QEMU command builders, per architecture and firmware (data/machines.yaml)."""
+"""Pure QEMU command builders, per architecture and firmware (the arch table)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from overlay.config import Arch
-from overlay.errors import OverlayError
-
-
-@functools.cache
-def machines() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(
-        resources.files("overlay").joinpath("data/machines.yaml").read_text()
-    )
-    return data
-
-
-def arch_info(arch: Arch) -> dict[str, Any]:
-    info: dict[str, Any] = machines()["arches"][arch.value]
-    return info
-
-
-def firmwares(arch: Arch) -> list[str]:
-    return list(arch_info(arch)["firmware"])
-
-
-def default_firmwares(arch: Arch) -> list[str]:
-    return list(arch_info(arch)["default_firmware"])
-
-
-def check_firmware(arch: Arch, firmware: str) -> None:
-    if firmware not in arch_info(arch)["firmware"]:
-        raise OverlayError(
-            f"{arch} cannot boot with firmware '{firmware}'",
-            hint=f"choose one of: {', '.join(firmwares(arch))}",
-        )
-
-
-def timeouts(arch: Arch, accel: str) -> dict[str, float]:
-    base: dict[str, float] = dict(arch_info(arch)["timeouts"])
-    if accel == "kvm":
-        factor = float(machines()["kvm_speedup"])
-        return {k: v / factor for k, v in base.items()}
-    return base
+from overlay.core.arches import Arch
 
 
 @dataclass(frozen=True)
@@ -82,12 +39,6 @@ class VmFiles:
         return self.dir / "qmp.sock"
 
 
-def firmware_files(arch: Arch, firmware: str) -> dict[str, str] | None:
-    check_firmware(arch, firmware)
-    files: dict[str, str] | None = arch_info(arch)["firmware"][firmware]
-    return files
-
-
 def qemu_argv(
     arch: Arch,
     firmware: str,
@@ -98,31 +49,28 @@ def qemu_argv(
     smp: int = 2,
     seed: bool = True,
 ) -> list[str]:
-    info = arch_info(arch)
-    machine = info["machine"][firmware]
+    fw = arch.firmware(firmware)
+    q = arch.qemu
     argv = [
-        info["qemu"],
+        q.binary,
         "-machine",
-        machine,
+        fw.machine,
         "-accel",
-        "kvm" if accel == "kvm" else f"tcg,thread={info['tcg_thread']}",
+        "kvm" if accel == "kvm" else f"tcg,thread={q.tcg_thread}",
     ]
-    cpu = info["cpu"]["kvm" if accel == "kvm" else "tcg"]
+    cpu = q.cpu_kvm if accel == "kvm" else q.cpu_tcg
     if cpu:
         argv += ["-cpu", cpu]
     argv += ["-m", str(memory), "-smp", str(smp), "-nodefaults", "-display", "none", "-no-user-config"]
-    if info.get("display_device"):
-        argv += ["-device", info["display_device"]]
-    fw = firmware_files(arch, firmware)
-    if fw is not None:
-        if firmware == "secureboot":
+    for device in q.devices:
+        argv += ["-device", device]
+    if fw.code is not None:
+        if fw.secure:
             argv += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
         argv += [
-            "-drive",
-            f"if=pflash,format=raw,unit=0,readonly=on,file={fw['code']}",
-            "-drive",
-            f"if=pflash,format=raw,unit=1,file={files.vars}",
-        ]
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={fw.code}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={files.vars}",
+        ]  # fmt: skip
     argv += ["-drive", f"if=virtio,format=qcow2,file={files.disk}"]
     if seed:
         argv += ["-drive", f"if=virtio,format=raw,readonly=on,file={files.seed}"]
@@ -138,13 +86,11 @@ def qemu_argv(
 
 def kvm_smoke_argv(arch: Arch, kernel: Path, log: Path) -> list[str]:
     """Start the image's own kernel under KVM; success is 'Linux version' on the console."""
-    info = arch_info(arch)
-    machine = info["machine"].get("uefi") or next(iter(info["machine"].values()))
-    console = info["console"]
+    machine = next(iter(arch.qemu.firmware.values())).machine.split(",")[0]
     return [
-        info["qemu"], "-machine", machine.split(",")[0], "-accel", "kvm",
-        "-cpu", info["cpu"]["kvm"] or "host",
+        arch.qemu.binary, "-machine", machine, "-accel", "kvm",
+        "-cpu", arch.qemu.cpu_kvm or "host",
         "-m", "512", "-nodefaults", "-display", "none", "-no-user-config", "-no-reboot",
-        "-kernel", str(kernel), "-append", f"console={console} panic=-1",
+        "-kernel", str(kernel), "-append", f"console={arch.console} panic=-1",
         "-serial", f"file:{log}",
     ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""A minimal QMP client: enough to find the forwarded ssh port and ask about KVM."""
+"""A minimal QMP client: enough to find the forwarded ssh port."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from overlay.errors import BuildFailed
+from overlay.core.errors import BuildFailed
 
 HOSTFWD_RE = re.compile(r"HOST_FORWARD\]?\s+\d+\s+127\.0\.0\.1\s+(\d+)\s+\S+\s+22\b")
 
@@ -61,9 +61,6 @@ class Qmp:
         if not match:
             raise BuildFailed(f"no ssh port forward in QEMU's 'info usernet':\n{text}")
         return int(match.group(1))
-
-    def kvm_enabled(self) -> bool:
-        return bool(self.execute("query-kvm").get("enabled"))
 
     def close(self) -> None:
         self.sock.close()

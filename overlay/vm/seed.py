@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from overlay.runner import Runner
+from overlay.core.runner import Runner
 
 LOCAL_CAS = Path("/usr/local/share/ca-certificates")
 

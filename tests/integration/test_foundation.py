@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from overlay import disk
-from overlay.runner import Runner
+from overlay.core import disk
+from overlay.core.runner import Runner
 from tests.support import BUILD_ARGS, EXAMPLES, FIXTURES, cli, loop_devices, mounts
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ import itertools
 import pytest
 import yaml
 
-from overlay import classes, classmap
-from overlay.base import embedded_root
+from overlay.compose import classes, classmap
+from overlay.compose.base import embedded_root
 
 
 def reference(cfg: dict, release: str, vendor: str, arch: str, build_type: str) -> list[str]:
@@ -116,7 +116,7 @@ def test_drop_removes_a_class_and_its_combinations() -> None:
 
 
 def test_unknown_vendor_for_base() -> None:
-    from overlay.errors import OverlayError
+    from overlay.core.errors import OverlayError
 
     with pytest.raises(OverlayError, match="vendor 'azure' is not defined by this base"):
         classes.compute(CMAP, release="trixie", vendor="azure", arch="amd64", build_type="dev")

@@ -50,8 +50,8 @@ def test_build_without_root_is_refused(monkeypatch) -> None:  # type: ignore[no-
 
     import pytest
 
-    from overlay import hostsetup
-    from overlay.errors import OverlayError
+    from overlay.build import hostsetup
+    from overlay.core.errors import OverlayError
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(OverlayError, match="build needs root") as info:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from overlay import overlaydef
-from overlay.compose import Layer, LayerKind, check_requires, collect, compose
-from overlay.errors import OverlayError
+from overlay.compose import overlaydef
+from overlay.compose.merge import Layer, LayerKind, check_requires, collect, compose
+from overlay.core.errors import OverlayError
 
 Maker = Callable[..., Path]
 EXE = 0o755

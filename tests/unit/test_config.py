@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from overlay.config import Arch, BuildType, Format, Overrides, Vendor
-from overlay.errors import OverlayError
-from overlay.imagefile import load_images
+from overlay.core import arches
+from overlay.core.errors import OverlayError
+from overlay.definition.load import load_images
+from overlay.definition.spec import BuildType, Format, Vendor
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -18,7 +19,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_and_types(tmp_path: Path) -> None:
     (tmp_path / "ov").mkdir()
     (spec,) = load_images(write(tmp_path, "release: trixie\nvendor: nocloud\noverlays: [ov]\n"))
-    assert spec.vendor is Vendor.nocloud and spec.arch is Arch.amd64 and spec.type is BuildType.official
+    assert spec.vendor is Vendor.nocloud and spec.arch == arches.host() and spec.type is BuildType.official
     assert spec.formats == (Format.raw, Format.qcow2)
     assert spec.overlays == ((tmp_path / "ov").resolve(),)
     assert spec.name == "debian-trixie-nocloud-amd64"
@@ -27,7 +28,7 @@ def test_defaults_and_types(tmp_path: Path) -> None:
 
 def test_one_spec_per_architecture(tmp_path: Path) -> None:
     specs = load_images(write(tmp_path, "release: trixie\narch: [amd64, arm64]\n"))
-    assert [s.arch for s in specs] == [Arch.amd64, Arch.arm64]
+    assert [s.arch.name for s in specs] == ["amd64", "arm64"]
     assert [s.name for s in specs] == [
         "debian-trixie-genericcloud-amd64",
         "debian-trixie-genericcloud-arm64",
@@ -37,9 +38,9 @@ def test_one_spec_per_architecture(tmp_path: Path) -> None:
 def test_command_line_overrides_file(tmp_path: Path) -> None:
     path = write(tmp_path, "release: trixie\nvendor: generic\nclasses: [A]\nvariables: {X: '1'}\n")
     (spec,) = load_images(
-        path, Overrides(vendor="nocloud", classes=["B"], variables={"Y": "2"}, arch=["ppc64el"])
+        path, {"vendor": "nocloud", "classes": ["B"], "variables": {"Y": "2"}, "arch": ["ppc64el"]}
     )
-    assert spec.vendor is Vendor.nocloud and spec.arch is Arch.ppc64el
+    assert spec.vendor is Vendor.nocloud and spec.arch.name == "ppc64el"
     assert spec.classes == ("A", "B")
     assert dict(spec.variables) == {"X": "1", "Y": "2"}
 
@@ -54,7 +55,7 @@ def test_command_line_overrides_file(tmp_path: Path) -> None:
         ),
         ("release: trixie\n\narch: sparc\n", 3, "arch 'sparc' is not one of"),
         ("release: trixie\nsize: big\n", 2, "size 'big' is not a size"),
-        ("release: trixie\nformats: [raw, vmdk]\n", 2, "formats 'vmdk' is not one of"),
+        ("release: trixie\nformats: [raw, vmdk]\n", 2, "formats[1] 'vmdk' is not one of"),
         ("release: trixie\nclasses:\n  - GOOD\n  - my-class\n", 4, "class name 'my-class' is invalid"),
         ("release: trixie\nvariabels: {}\n", 2, "unknown key 'variabels'"),
         ("release: trixie\nvariables:\n  path: x\n", 3, "variable name 'path' is not allowed"),
@@ -85,7 +86,7 @@ def test_error_hint_present(tmp_path: Path) -> None:
 
 def test_override_errors_name_the_flag(tmp_path: Path) -> None:
     with pytest.raises(OverlayError) as info:
-        load_images(write(tmp_path, "release: trixie\n"), Overrides(size="huge"))
+        load_images(write(tmp_path, "release: trixie\n"), {"size": "huge"})
     assert str(info.value).startswith("--size: size 'huge' is not a size")
 
 

@@ -14,8 +14,8 @@ def test_same_inputs_rebuilt_are_the_same_content() -> None:
     a = kit.manifest_doc()
     b = kit.manifest_doc(started="2026-11-27T03:00:00+00:00", host="elsewhere")
     b["layers"][0]["git"]["commit"] = "deadbeef"  # a new commit that did not change the layer
-    b["outputs"] = [{"file": "x.raw", "sha512": "00"}]
-    result = diff.compare(a, b)
+    b["outputs"] = [{"file": "x.raw", "format": "raw", "size": 1, "allocated": 0, "sha512": "00"}]
+    result = diff.compare(kit.typed(a), kit.typed(b))
     assert not result.differs and result.reasons() == []
     assert [(c.name, c.content_changed) for c in result.layers] == [("base_classes", False)]
 
@@ -23,7 +23,7 @@ def test_same_inputs_rebuilt_are_the_same_content() -> None:
 def test_one_extra_package_is_reported_exactly() -> None:
     a = kit.manifest_doc()
     b = kit.manifest_doc(packages=[*a["packages"], kit.package("hello", "2.10-5")])
-    result = diff.compare(a, b)
+    result = diff.compare(kit.typed(a), kit.typed(b))
     assert result.differs
     assert [(c.name, c.architecture, c.old, c.new) for c in result.added] == [
         ("hello", "amd64", None, "2.10-5")
@@ -42,7 +42,7 @@ def test_changed_removed_classes_layers_and_settings() -> None:
         layers={"base_classes": "sha256:aa", "hello": "sha256:cc"},
     )
     b["image"]["size"] = "8G"
-    result = diff.compare(a, b)
+    result = diff.compare(kit.typed(a), kit.typed(b))
     assert [(c.name, c.old, c.new) for c in result.changed] == [("libc6", "2.41-12", "2.41-12+deb13u1")]
     assert [c.name for c in result.removed] == ["jq"]
     assert result.classes_added == ["EXTRA"] and result.classes_reordered
@@ -57,7 +57,9 @@ def test_multiarch_packages_are_told_apart() -> None:
     b = kit.manifest_doc(
         packages=[kit.package("libc6", "2.41-12", "amd64"), kit.package("libc6", "2.41-12", "i386")]
     )
-    assert [(c.name, c.architecture) for c in diff.compare(a, b).added] == [("libc6", "i386")]
+    assert [(c.name, c.architecture) for c in diff.compare(kit.typed(a), kit.typed(b)).added] == [
+        ("libc6", "i386")
+    ]
 
 
 def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
@@ -72,6 +74,6 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     assert json.loads(differs.stdout)["classes"]["removed"] == ["CLOUD", "TRIXIE", "LAST"]
     missing = cli("diff", a, tmp_path / "nope.build.json")
     assert missing.returncode == 2
-    assert (
-        missing.stderr.strip() == f"fai-overlay: error: {tmp_path / 'nope.build.json'}: manifest not found"
+    assert missing.stderr.strip() == (
+        f"fai-overlay: error: {tmp_path / 'nope.build.json'}: file not found (hint: check the path)"
     )

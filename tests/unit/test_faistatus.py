@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from overlay import faistatus
-from overlay.config import Waiver
+from overlay.build import faistatus
+from overlay.definition.spec import Waiver
 
 STATUS = """setup.BASE.sh        OK.
 partition.AMD64      OK.
@@ -44,7 +44,12 @@ def judge(
     junit = tmp_path / "junit.xml"
     junit.write_text(JUNIT)
     return faistatus.judge(
-        returncode=rc, status_text=status, log_lines=log, state_dir=state, junit=junit, waivers=waivers
+        returncode=rc,
+        status_text=status,
+        log_lines=log,
+        state_dir=state,
+        junit_report=junit,
+        waivers=waivers,
     )
 
 
@@ -56,7 +61,7 @@ def test_exit_zero_with_failed_tests_is_a_failure(tmp_path: Path) -> None:
         "image.test_etc.TestEtc.test_group_name[clock], "
         "image.test_etc.TestEtc.test_passwd_name[dhcpcd]"
     ]
-    assert {e["name"] for e in verdict.excused} == {"mountdisks.BASE", "repository.BASE"}
+    assert {e.name for e in verdict.excused} == {"mountdisks.BASE", "repository.BASE"}
 
 
 def test_named_waivers_make_it_pass_and_are_recorded(tmp_path: Path) -> None:
@@ -66,7 +71,7 @@ def test_named_waivers_make_it_pass_and_are_recorded(tmp_path: Path) -> None:
     )
     verdict = judge(tmp_path, waivers=waivers)
     assert verdict.ok
-    assert [w["reason"] for w in verdict.waived] == [
+    assert [w.reason for w in verdict.waived] == [
         "udev 257 adds the clock group",
         "dhcpcd-base adds a user",
     ]

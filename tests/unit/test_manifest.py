@@ -4,8 +4,10 @@ import json
 import os
 from pathlib import Path
 
-from overlay import manifest
-from overlay.imagefile import load_images
+from overlay.definition.load import load_images
+from overlay.definition.spec import ImageSpec
+from overlay.manifest import record as manifest
+from overlay.manifest.model import SourcePackage
 from tests.support import EXAMPLES
 
 
@@ -27,7 +29,7 @@ def test_layer_digest_covers_content_and_mode(tmp_path: Path) -> None:
 
 def test_spec_round_trip() -> None:
     (spec,) = load_images(EXAMPLES / "default.yaml")
-    again = manifest.spec_from_json(json.loads(json.dumps(manifest.spec_to_json(spec))))
+    again = ImageSpec.from_json(json.loads(json.dumps(spec.to_json())))
     assert again == spec
 
 
@@ -62,11 +64,11 @@ def test_packages_marked_by_origin(tmp_path: Path) -> None:
             ]
         )
     )
-    pkgs = {p["name"]: p for p in manifest.load_packages(tmp_path, "trixie")}
-    assert not pkgs["a"]["not_stable"] and pkgs["a"]["suites"] == ["trixie"]
-    assert pkgs["b"]["not_stable"] and pkgs["b"]["suites"] == ["trixie-backports"]
-    assert pkgs["c"]["not_stable"]  # in no index at all: a local or vanished package
+    pkgs = {p.name: p for p in manifest.load_packages(tmp_path, "trixie")}
+    assert not pkgs["a"].not_stable and pkgs["a"].suites == ["trixie"]
+    assert pkgs["b"].not_stable and pkgs["b"].suites == ["trixie-backports"]
+    assert pkgs["c"].not_stable  # in no index at all: a local or vanished package
     assert manifest.source_packages(list(pkgs.values())) == [
-        {"name": "a", "version": "1"},
-        {"name": "bsrc", "version": "2"},
+        SourcePackage("a", "1"),
+        SourcePackage("bsrc", "2"),
     ]

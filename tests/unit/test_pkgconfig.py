@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from overlay import pkgconfig
-from overlay.errors import OverlayError
+from overlay.compose import pkgconfig
+from overlay.core.errors import OverlayError
 
 
 def test_sections_and_installed_names() -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from overlay import classes
-from overlay.config import Overrides
-from overlay.imagefile import load_images
-from overlay.plan import MIRROR_CLASS, make_plan
+from overlay.build.plan import MIRROR_CLASS, make_plan
+from overlay.compose import classes
+from overlay.definition.load import load_images
 from tests.support import EXAMPLES
 
 
 def plan_for(tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
-    (spec,) = load_images(EXAMPLES / "default.yaml", Overrides(**overrides))  # type: ignore[arg-type]
+    (spec,) = load_images(EXAMPLES / "default.yaml", overrides)
     return make_plan(spec, tmp_path / "out")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.errors import ExitCode, OverlayError
+from overlay.core.errors import ExitCode, OverlayError
 from overlay.publish import publisher, retention, tree
 from overlay.publish.tree import Kind
 from tests.fixtures import publishkit as kit

@@ -6,7 +6,8 @@ import datetime as dt
 from html.parser import HTMLParser
 from pathlib import Path
 
-from overlay.publish import junit, publisher
+from overlay.core import junit
+from overlay.publish import publisher
 from overlay.publish.tree import Kind
 from tests.fixtures import publishkit as kit
 

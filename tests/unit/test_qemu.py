@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from overlay.config import Arch
+from overlay.core import arches
+from overlay.core.arches import Arch
 from overlay.vm import qemu
 
 
@@ -17,7 +18,7 @@ def pairs(args: list[str]) -> list[tuple[str, str]]:
 
 
 def test_amd64_bios_single_threaded_tcg_with_a_vga_card() -> None:
-    args = argv(Arch.amd64, "bios")
+    args = argv(arches.get("amd64"), "bios")
     assert args[0] == "qemu-system-x86_64"
     assert ("-machine", "pc") in pairs(args) and ("-accel", "tcg,thread=single") in pairs(args)
     # GRUB's gfxterm (the official config space) hangs under SeaBIOS without a video card
@@ -28,22 +29,22 @@ def test_amd64_bios_single_threaded_tcg_with_a_vga_card() -> None:
 
 
 def test_amd64_uefi_uses_a_copy_of_the_vars() -> None:
-    args = argv(Arch.amd64, "uefi")
+    args = argv(arches.get("amd64"), "uefi")
     assert ("-machine", "q35") in pairs(args)
     assert "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" in args
     assert f"if=pflash,format=raw,unit=1,file={qemu.VmFiles(Path('/vm')).vars}" in args
 
 
 def test_secureboot_enforces_smm_and_secure_pflash() -> None:
-    args = argv(Arch.amd64, "secureboot")
+    args = argv(arches.get("amd64"), "secureboot")
     assert ("-machine", "q35,smm=on") in pairs(args)
     assert ("-global", "driver=cfi.pflash01,property=secure,value=on") in pairs(args)
     assert any("OVMF_CODE_4M.ms.fd" in a for a in args)
 
 
 def test_arm64_and_ppc64el_have_no_vga_and_multi_threaded_tcg() -> None:
-    arm = argv(Arch.arm64, "uefi")
-    ppc = argv(Arch.ppc64el, "slof")
+    arm = argv(arches.get("arm64"), "uefi")
+    ppc = argv(arches.get("ppc64el"), "slof")
     assert arm[0] == "qemu-system-aarch64" and ("-machine", "virt") in pairs(arm)
     assert ppc[0] == "qemu-system-ppc64" and ppc[ppc.index("-machine") + 1].startswith("pseries,")
     for args in (arm, ppc):
@@ -52,5 +53,5 @@ def test_arm64_and_ppc64el_have_no_vga_and_multi_threaded_tcg() -> None:
 
 
 def test_kvm_uses_the_host_cpu() -> None:
-    args = argv(Arch.amd64, "bios", accel="kvm")
+    args = argv(arches.get("amd64"), "bios", accel="kvm")
     assert ("-accel", "kvm") in pairs(args) and ("-cpu", "host") in pairs(args)

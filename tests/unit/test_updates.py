@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.errors import ExitCode, OverlayError
+from overlay.core.errors import ExitCode, OverlayError
 from overlay.publish import archive, updates
 from tests.fixtures import publishkit as kit
 
@@ -39,7 +39,7 @@ def test_versions_use_debian_ordering_not_strings() -> None:
         trixie_updates=[],
         trixie_security=[],
     )
-    report = updates.check(doc, fetcher)
+    report = updates.check(kit.typed(doc), fetcher)
     # "1.10" > "1.9" (as strings it is not); "2.0~rc1" < "2.0"; epoch 1: beats 3.0
     assert [(u.name, u.candidate) for u in report.updates] == [("a", "1.10-1")]
     assert report.exit_code is ExitCode.UPDATES
@@ -60,7 +60,7 @@ def test_security_and_reboot_marks_and_exit_20() -> None:
             ("linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-2", "amd64"),
         ],
     )
-    report = updates.check(doc, fetcher)
+    report = updates.check(kit.typed(doc), fetcher)
     got = {u.name: (u.candidate, u.suite, u.security, bool(u.reboot)) for u in report.updates}
     assert got == {
         "libc6": ("2.41-12+deb13u1", "trixie-updates", False, True),
@@ -91,7 +91,7 @@ def test_backports_only_for_packages_installed_from_backports() -> None:
             ("linux-image-cloud-amd64", "6.16.3-1~bpo13+1", "amd64"),
         ],
     )
-    report = updates.check(doc, fetcher)
+    report = updates.check(kit.typed(doc), fetcher)
     assert [(u.name, u.candidate, u.suite) for u in report.updates] == [
         ("cloud-init", "25.2-1~bpo13+1", "trixie-backports")
     ]
@@ -101,7 +101,7 @@ def test_backports_only_for_packages_installed_from_backports() -> None:
 def test_nothing_newer_exit_0_and_local_packages_listed() -> None:
     doc = installed(("adduser", "3.152", "all"), ("site-tools", "1.0", "all"))
     report = updates.check(
-        doc, mirror(trixie=[("adduser", "3.152", "all")], trixie_updates=[], trixie_security=[])
+        kit.typed(doc), mirror(trixie=[("adduser", "3.152", "all")], trixie_updates=[], trixie_security=[])
     )
     assert report.updates == [] and report.exit_code is ExitCode.OK
     assert report.not_in_mirror == ["site-tools:all"]
@@ -110,10 +110,10 @@ def test_nothing_newer_exit_0_and_local_packages_listed() -> None:
 
 def test_missing_suites_are_skipped_but_a_missing_release_is_an_error() -> None:
     doc = installed(("adduser", "3.152", "all"))
-    report = updates.check(doc, mirror(trixie=[("adduser", "3.150", "all")]))
+    report = updates.check(kit.typed(doc), mirror(trixie=[("adduser", "3.150", "all")]))
     assert report.suites == ["trixie"] and report.exit_code is ExitCode.OK
     with pytest.raises(OverlayError, match="release 'trixie' is not on the mirror") as err:
-        updates.check(doc, kit.FakeFetcher())
+        updates.check(kit.typed(doc), kit.FakeFetcher())
     assert err.value.code is ExitCode.FAILED
 
 
@@ -122,7 +122,7 @@ def test_index_with_a_wrong_checksum_is_refused() -> None:
     url = f"{MIRROR}/dists/trixie/main/binary-amd64/Packages.xz"
     fetcher.files[url] = fetcher.files[url][:-1] + b"\0"
     with pytest.raises(OverlayError, match="does not match the sha256 in its Release file"):
-        updates.check(installed(("adduser", "3.152", "all")), fetcher)
+        updates.check(kit.typed(installed(("adduser", "3.152", "all"))), fetcher)
 
 
 def test_reboot_list_is_documented_data_and_always_has_the_core() -> None:
@@ -142,7 +142,7 @@ def test_mirror_override_is_used(tmp_path: Path) -> None:
     )
     doc = installed(("adduser", "3.152", "all"))
     report = updates.check(
-        doc, fetcher, mirror="http://snapshot.example/debian", security_mirror="http://x/sec"
+        kit.typed(doc), fetcher, mirror="http://snapshot.example/debian", security_mirror="http://x/sec"
     )
     assert [u.candidate for u in report.updates] == ["3.153"]
     assert json.loads(json.dumps(report.to_json()))["suites"] == ["trixie"]
@@ -151,8 +151,8 @@ def test_mirror_override_is_used(tmp_path: Path) -> None:
 def test_cli_exit_codes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from overlay import cli
-    from overlay.verbs import publish as verb
+    from overlay.cli import main as cli
+    from overlay.cli import publish as verb
 
     fetcher = mirror(trixie=[("adduser", "3.153", "all")], trixie_security=[("libc6", "2.41-13", "amd64")])
     monkeypatch.setattr(verb, "Fetcher", lambda: fetcher)

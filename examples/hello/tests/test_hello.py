@@ -19,7 +19,7 @@ def test_script_installed_with_its_mode(image_root: Path) -> None:
 def test_motd_rendered_from_variables(image_root: Path, fo) -> None:  # type: ignore[no-untyped-def]
     motd = (image_root / "etc/motd").read_text()
     assert motd.startswith("Hello from fai-overlay: "), f"unexpected /etc/motd: {motd!r}"
-    assert fo.manifest["name"] in motd
+    assert fo.manifest.name in motd
 
 
 @pytest.mark.offline

@@ -39,9 +39,9 @@ def test_nonlocal_bind_configured(image_root: Path) -> None:
 
 @pytest.mark.offline
 def test_disk_fits_the_reference_flavor(fo) -> None:  # type: ignore[no-untyped-def]
-    raw = next(o for o in fo.manifest["outputs"] if o["format"] in ("raw", "qcow2"))
-    assert fo.manifest["image"]["size"] == "2G", "Octavia's reference flavor has a 2 GB disk"
-    assert raw["file"]
+    raw = next(o for o in fo.manifest.outputs if o.format in ("raw", "qcow2"))
+    assert fo.manifest.image.size == "2G", "Octavia's reference flavor has a 2 GB disk"
+    assert raw.file
 
 
 @pytest.mark.live

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay import disk
+from overlay.core import commands, disk
 
 pytestmark = pytest.mark.offline
 
@@ -25,9 +25,7 @@ def test_kernel_initrd_and_grub_cfg_exist(image_root: Path) -> None:
 
 
 def test_grub_platform_directories(image_root: Path, fo) -> None:  # type: ignore[no-untyped-def]
-    missing = [
-        p for p in fo.expect["grub_platforms"][fo.arch] if not (image_root / "boot/grub" / p).is_dir()
-    ]
+    missing = [p for p in fo.arch_spec.grub_platforms if not (image_root / "boot/grub" / p).is_dir()]
     assert not missing, f"GRUB for {fo.arch} needs /boot/grub/{{{','.join(missing)}}}, which are missing"
 
 
@@ -41,7 +39,7 @@ def test_grub_cfg_names_no_build_host_device(image_root: Path) -> None:
 
 
 def test_serial_console_on_kernel_command_line(image_root: Path, fo) -> None:  # type: ignore[no-untyped-def]
-    console = fo.expect["console"][fo.arch]
+    console = fo.arch_spec.console
     lines = _linux_lines(image_root)
     assert lines, "grub.cfg has no linux lines"
     missing = [ln for ln in lines if not re.search(rf"\bconsole={console}\b", ln)]
@@ -64,16 +62,12 @@ def test_fstab_mounts_root_by_partuuid_with_growfs(image_root: Path, fo, runner)
 
 
 def test_esp_holds_the_boot_loader(fo, runner) -> None:  # type: ignore[no-untyped-def]
-    wanted = fo.expect.get("efi_boot_file", {}).get(fo.arch)
+    wanted = fo.arch_spec.efi_boot_file
     if wanted is None:
         pytest.skip(f"{fo.arch} does not boot through UEFI")
     esp = [p for p in disk.partitions(fo.image, runner) if p.is_esp]
     assert esp, "the image has no EFI system partition"
-    listing = runner.run(
-        ["mdir", "-i", f"{fo.image}@@{esp[0].start}", "-/", "-b", "::/"],
-        check=False,
-        env={"MTOOLS_SKIP_CHECK": "1"},
-    )
+    listing = runner.run(commands.mdir(fo.image, esp[0].start), check=False, env={"MTOOLS_SKIP_CHECK": "1"})
     files = {ln.strip().removeprefix("::/").upper() for ln in listing.stdout.splitlines()}
     assert wanted.upper() in files, (
         f"the ESP lacks {wanted}: UEFI firmware would find nothing to boot (ESP holds {len(files)} entries)"

@@ -6,18 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from overlay.core import commands
+
 pytestmark = pytest.mark.offline
 
 
 def _packages(image_root: Path, runner) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
-    out = runner.run(
-        [
-            "dpkg-query",
-            f"--admindir={image_root}/var/lib/dpkg",
-            "--show",
-            "--showformat=${binary:Package} ${db:Status-Want} ${db:Status-Status}\n",
-        ]
-    ).stdout
+    fmt = "${binary:Package} ${db:Status-Want} ${db:Status-Status}\n"
+    out = runner.run(commands.dpkg_query(image_root / "var/lib/dpkg", fmt)).stdout
     result = {}
     for line in out.splitlines():
         name, want, status = line.split()
@@ -35,8 +31,8 @@ def test_every_package_is_installed(image_root: Path, runner) -> None:  # type: 
 
 
 def test_kernel_flavour_matches_vendor(image_root: Path, runner, fo) -> None:  # type: ignore[no-untyped-def]
-    wanted = fo.expect["kernel_package"][fo.arch][fo.vendor]
-    # The host's dpkg-query qualifies foreign-architecture names (name:arm64).
+    wanted = fo.arch_spec.kernel[fo.vendor]
+    # The host's dpkg-query qualifies foreign-architecture names (name:<arch>).
     installed = {n.split(":")[0] for n in _packages(image_root, runner)}
     assert wanted in installed, f"{fo.vendor} images on {fo.arch} need {wanted}, which is not installed"
     others = sorted(
@@ -49,7 +45,7 @@ def test_kernel_flavour_matches_vendor(image_root: Path, runner, fo) -> None:  #
 
 def test_manifest_matches_image(image_root: Path, runner, fo) -> None:  # type: ignore[no-untyped-def]
     installed = {n.split(":")[0] for n in _packages(image_root, runner)}
-    recorded = {p["name"] for p in fo.manifest["packages"]}
+    recorded = fo.manifest.package_names()
     assert recorded == installed, (
         f"the manifest and the image disagree: only in manifest "
         f"{sorted(recorded - installed)[:10]}, only in image {sorted(installed - recorded)[:10]}"

@@ -1,0 +1,3 @@
+from overlay.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,256 @@
+"""`fai-overlay boot IMAGE`: boot the image in QEMU per firmware and check it live."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from overlay.core import junit, log
+from overlay.core.errors import BuildFailed, OverlayError
+from overlay.core.runner import Runner
+from overlay.verify.offline import VERIFY_DIR, pytest_argv, run_pytest
+from overlay.verify.target import Target, dump_context
+from overlay.vm import accel as accelmod
+from overlay.vm import machine
+from overlay.vm.console import BootFailed, patterns
+
+
+@dataclass
+class BootRun:
+    firmware: str
+    accel: str = ""
+    accel_reason: str = ""
+    cases: list[junit.Case] = field(default_factory=list)
+    error: str | None = None
+    pytest_suites: list[Any] = field(default_factory=list)
+    pytest_ok: bool | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.pytest_ok is not False
+
+
+@dataclass(frozen=True)
+class BootOptions:
+    firmwares: Sequence[str] = ()
+    accel: str = "auto"
+    trust_host_cas: bool = True
+    seed_extra: Mapping[str, Any] | None = None
+    expect_failure: bool = False
+
+
+def _boot_phases(vm: machine.Vm, uses_cloud_init: bool, run: BootRun) -> None:
+    milestones = patterns()["milestones"]
+    steps = [
+        ("firmware and boot loader", milestones["kernel"], vm.timeouts["firmware"]),
+        ("kernel and initramfs", milestones["userspace"], vm.timeouts["kernel"]),
+    ]
+    final = r"Cloud-init v\. \S+ finished at" if uses_cloud_init else r"login: "
+    steps.append(
+        (
+            "userspace to " + ("cloud-init finished" if uses_cloud_init else "login"),
+            final,
+            vm.timeouts["userspace"],
+        )
+    )
+    for name, pattern, timeout in steps:
+        t0 = time.monotonic()
+        try:
+            vm.console.wait(name, pattern, timeout)
+        except BootFailed as exc:
+            run.cases.append(junit.Case(f"boot: {name}", "failed", exc.message, time.monotonic() - t0))
+            raise
+        run.cases.append(junit.Case(f"boot: {name}", seconds=time.monotonic() - t0))
+
+
+def _ssh_config(vm: machine.Vm, workdir: Path, keys: list[str]) -> tuple[Path, int]:
+    port = vm.ssh_port()
+    known = workdir / "known_hosts"
+    known.write_text("".join(f"[127.0.0.1]:{port} {k}\n" for k in keys))
+    assert vm.seed is not None
+    config = workdir / "ssh_config"
+    config.write_text(
+        f"Host 127.0.0.1\n  Port {port}\n  User {vm.seed.user}\n  IdentityFile {vm.seed.key}\n"
+        f"  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n"
+        "  BatchMode yes\n  ConnectTimeout 10\n  LogLevel ERROR\n"
+    )
+    return config, port
+
+
+def _wait_ssh(config: Path, runner: Runner, timeout: float) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if (
+            runner.run(
+                ["ssh", "-F", str(config), "127.0.0.1", "cat /proc/sys/kernel/random/boot_id"],
+                check=False,
+                timeout=30,
+            ).returncode
+            == 0
+        ):
+            return time.monotonic() - t0
+        time.sleep(2)
+    raise BootFailed(f"ssh with the pinned host key did not succeed within {timeout:.0f}s")
+
+
+def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, run: BootRun) -> None:
+    t0 = time.monotonic()
+    keys = vm.console.ssh_host_keys(timeout=120)
+    config, port = _ssh_config(vm, workdir, keys)
+    waited = _wait_ssh(config, runner, vm.timeouts["kernel"])
+    run.cases.append(
+        junit.Case("ssh: host key pinned from the console, login works", seconds=time.monotonic() - t0)
+    )
+    log.info(f"ssh on port {port} ready after {waited:.0f}s, host key pinned from the console")
+    assert vm.seed is not None
+    context = workdir / "context.json"
+    dump_context(
+        context,
+        {
+            "mode": "live",
+            "manifest": str(target.manifest_path),
+            "expect": target.expect(),
+            "ssh": {
+                "port": port,
+                "config": str(config),
+                "user": vm.seed.user,
+                "hostname": vm.seed.hostname,
+                "host_keys": keys,
+                "disk_bytes": vm.disk_bytes,
+                "firmware": vm.firmware,
+            },
+        },
+    )
+    report = workdir / "live.junit.xml"
+    tests = [VERIFY_DIR / "checks", *target.test_dirs()]
+    result = run_pytest(
+        pytest_argv(context, report, tests, f"live-{vm.firmware}"),
+        runner,
+        target.out_dir / f"{target.name}.boot-{vm.firmware}.log",
+        report,
+        f"live checks of {target.name} ({vm.firmware})",
+    )
+    run.pytest_suites = junit.pytest_suites(report, f"live-{vm.firmware}")
+    run.pytest_ok = result.ok
+    log.info(result.summary.rstrip())
+
+
+def overlay_seeds(
+    target: Target, workdir: Path, runner: Runner, base: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Merge the cloud-config that overlays' tests/seed scripts print into the NoCloud seed."""
+    merged: dict[str, Any] = dict(base or {})
+    for tests in target.test_dirs():
+        script = tests / "seed"
+        if not script.is_file():
+            continue
+        if not os.access(script, os.X_OK):
+            raise OverlayError(f"{script} is not executable", hint=f"chmod +x {script}")
+        out = runner.run([str(script), str(workdir / f"seed-{tests.parent.name}")]).stdout
+        try:
+            fragment = yaml.safe_load(out) or {}
+        except yaml.YAMLError as exc:
+            raise OverlayError(f"{script} printed invalid YAML: {exc}") from None
+        for key, value in fragment.items():
+            if isinstance(value, list) and isinstance(merged.get(key), list):
+                merged[key] = [*merged[key], *value]
+            else:
+                merged[key] = value
+    return merged
+
+
+def boot_once(target: Target, firmware: str, runner: Runner, options: BootOptions) -> BootRun:
+    run = BootRun(firmware)
+    t0 = time.monotonic()
+    accel = accelmod.choose(target.arch, target.image, runner, options.accel)
+    run.accel, run.accel_reason = accel.name, accel.reason
+    uses_cloud_init = "cloud-init" in target.manifest.package_names()
+    workdir = Path(tempfile.mkdtemp(prefix="fai-overlay-vm."))
+    console_copy = target.out_dir / f"{target.name}.console-{firmware}.log"
+    try:
+        with (
+            log.step(f"Booting {target.name} ({target.arch}, {firmware}, {accel.name.upper()})"),
+            machine.running(
+                target.image,
+                target.arch,
+                firmware,
+                accel,
+                workdir,
+                runner,
+                hostname=f"fo-{firmware}-{int(time.time()) % 100000}",
+                with_seed=uses_cloud_init,
+                trust_host_cas=options.trust_host_cas,
+                seed_extra=overlay_seeds(target, workdir, runner, options.seed_extra),
+            ) as vm,
+        ):
+            try:
+                _boot_phases(vm, uses_cloud_init, run)
+                vm.console.drain()
+                if uses_cloud_init:
+                    _live_tests(target, vm, workdir, runner, run)
+            finally:
+                shutil.copyfile(vm.files.console_log, console_copy)
+    except BootFailed as exc:
+        run.error = str(exc.message)
+        log.warn(f"{firmware}: {exc.message}")
+    finally:
+        run.seconds = time.monotonic() - t0
+        shutil.rmtree(workdir, ignore_errors=True)
+    return run
+
+
+def _write_results(target: Target, runs: list[BootRun]) -> Path:
+    suites = []
+    for r in runs:
+        suites.append(junit.suite(f"boot-{r.firmware}", r.cases))
+        suites += r.pytest_suites
+    path = target.out_dir / f"{target.name}.boot.junit.xml"
+    junit.write(path, suites)
+    timings = {
+        r.firmware: {
+            "accel": r.accel,
+            "accel_reason": r.accel_reason,
+            "ok": r.ok,
+            "error": r.error,
+            "seconds": round(r.seconds, 1),
+            "phases": {c.name: round(c.seconds, 1) for c in r.cases},
+        }
+        for r in runs
+    }
+    (target.out_dir / f"{target.name}.boot.json").write_text(json.dumps(timings, indent=2, sort_keys=True))
+    return path
+
+
+def boot(target: Target, runner: Runner, options: BootOptions) -> list[BootRun]:
+    firmwares = list(options.firmwares) or list(target.arch.qemu.default_firmware)
+    for fw in firmwares:
+        target.arch.firmware(fw)  # an unknown firmware is an error before any VM starts
+    runs = [boot_once(target, fw, runner, options) for fw in firmwares]
+    path = _write_results(target, runs)
+    lines = [
+        f"{r.firmware}: {'ok' if r.ok else 'FAILED'} in {log.fmt_seconds(r.seconds)} "
+        f"({r.accel.upper()}: {r.accel_reason}){'; ' + r.error if r.error else ''}"
+        for r in runs
+    ]
+    (target.out_dir / f"{target.name}.boot.txt").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        log.info(line)
+    failed = [r for r in runs if not r.ok]
+    if failed and not options.expect_failure:
+        reasons = "; ".join(f"{r.firmware}: {r.error or 'live checks failed'}" for r in failed)
+        raise BuildFailed(
+            f"boot of {target.name} failed: {reasons}", hint=f"see {path} and the console logs"
+        )
+    if options.expect_failure and not failed:
+        raise OverlayError(f"{target.name} booted although it was expected to fail")
+    return runs

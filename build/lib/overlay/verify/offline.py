@@ -1,0 +1,103 @@
+"""`fai-overlay test IMAGE`: mount the image read-only and run the offline checks."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from overlay.core import commands, disk, junit, log, resources
+from overlay.core.errors import BuildFailed, OverlayError
+from overlay.core.runner import Runner
+from overlay.verify.target import Target, dump_context
+
+VERIFY_DIR = resources.package_path("verify")
+
+
+@dataclass(frozen=True)
+class TestRun:
+    ok: bool
+    summary: str
+    report: Path
+
+
+def pytest_argv(context: Path, report: Path, paths: list[Path], suite: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "-c", str(VERIFY_DIR / "pytest.ini"), "--rootdir", str(VERIFY_DIR),
+        "-p", "overlay.verify.plugin", "--fo-context", str(context), f"--junitxml={report}",
+        "-o", f"junit_suite_name={suite}", "-q", "-rfEs", "--color=no", *map(str, paths),
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def raw_image(target: Target, runner: Runner) -> Iterator[Path]:
+    """The raw image; a qcow2 is converted to a temporary raw file first."""
+    if target.image.suffix == ".raw":
+        yield target.image
+        return
+    with tempfile.TemporaryDirectory(prefix=".fai-overlay-raw.", dir=target.out_dir) as tmp:
+        raw = Path(tmp) / f"{target.name}.raw"
+        with log.step("Converting qcow2 to raw for mounting"):
+            runner.run(commands.raw_from_qcow2(target.image, raw))
+        yield raw
+
+
+def run_pytest(argv: list[str], runner: Runner, log_path: Path, report: Path, title: str) -> TestRun:
+    result = runner.run(argv, check=False)
+    log_path.write_text(result.stdout + result.stderr)
+    if result.returncode not in (0, 1) or not report.is_file():
+        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+        raise OverlayError(
+            f"{title} could not run (pytest exit {result.returncode}): {' | '.join(tail)}",
+            hint=f"see {log_path}",
+        )
+    summary = junit.parse(report).text(title)
+    log_path.with_suffix(".txt").write_text(summary)
+    return TestRun(result.returncode == 0, summary, report)
+
+
+def run(target: Target, runner: Runner) -> TestRun:
+    out = target.out_dir
+    report = out / f"{target.name}.test.junit.xml"
+    report.unlink(missing_ok=True)
+    tests = [VERIFY_DIR / "checks", *target.test_dirs()]
+    with (
+        raw_image(target, runner) as raw,
+        disk.mounted_root(raw, runner) as root,
+        tempfile.TemporaryDirectory(prefix="fai-overlay-test.") as tmp,
+    ):
+        context = Path(tmp) / "context.json"
+        dump_context(
+            context,
+            {
+                "mode": "offline",
+                "manifest": str(target.manifest_path),
+                "expect": target.expect(),
+                "root": str(root),
+                "image": str(raw),
+            },
+        )
+        with log.step(f"Offline checks of {target.name} ({len(tests)} test directories)"):
+            run_ = run_pytest(
+                pytest_argv(context, report, tests, "offline"),
+                runner,
+                out / f"{target.name}.test.log",
+                report,
+                f"offline checks of {target.name}",
+            )
+    log.info(run_.summary.rstrip())
+    return run_
+
+
+def check(target: Target, runner: Runner) -> TestRun:
+    result = run(target, runner)
+    if not result.ok:
+        first = result.summary.splitlines()[1].strip() if len(result.summary.splitlines()) > 1 else ""
+        raise BuildFailed(
+            f"offline checks of {target.name} failed: {first}",
+            hint=f"see {target.out_dir / (target.name + '.test.txt')} and .test.log",
+        )
+    return result

@@ -1,0 +1,135 @@
+"""pytest plugin for image checks: `pytest -p overlay.verify.plugin --fo-context FILE`.
+
+Fixtures:
+  fo          the context: mode (offline/live), the typed manifest, arch (with its table entry),
+              vendor, expectations
+  image_root  the image's root filesystem, mounted read-only (offline)
+  host        a testinfra Host: chroot into the mounted image (offline) or ssh with sudo (live)
+  user_host   live only: ssh as the default user, without sudo
+  runner      overlay.runner.Runner, for host tools (dpkg-query --admindir, systemctl --root, ...)
+
+Markers: `offline`, `live` (both allowed). Unmarked tests count as offline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from overlay.core.arches import Arch
+from overlay.core.runner import Runner
+from overlay.manifest import model
+
+
+@dataclass(frozen=True)
+class Context:
+    mode: str
+    manifest: model.BuildManifest
+    expect: dict[str, Any]
+    root: Path | None = None
+    image: Path | None = None
+    ssh: dict[str, Any] | None = None
+
+    @property
+    def arch_spec(self) -> Arch:
+        """The architecture's entry of the table (overlay/data/arches.yaml)."""
+        return self.manifest.image.arch
+
+    @property
+    def arch(self) -> str:
+        return self.manifest.image.arch.name
+
+    @property
+    def vendor(self) -> str:
+        return self.manifest.image.vendor.value
+
+    @property
+    def release(self) -> str:
+        return self.manifest.image.release
+
+    @property
+    def firmware(self) -> str | None:
+        """Live only: the firmware the VM booted with (bios, uefi, secureboot, slof)."""
+        return self.ssh.get("firmware") if self.ssh else None
+
+    def packages(self) -> set[str]:
+        return self.manifest.package_names()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fo-context", required=True, help="JSON file describing the image under test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    data = json.loads(Path(config.getoption("--fo-context")).read_text())
+    config.stash[CONTEXT] = Context(
+        mode=data["mode"],
+        manifest=model.load(Path(data["manifest"])),
+        expect=data["expect"],
+        root=Path(data["root"]) if data.get("root") else None,
+        image=Path(data["image"]) if data.get("image") else None,
+        ssh=data.get("ssh"),
+    )
+
+
+CONTEXT = pytest.StashKey[Context]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode = config.stash[CONTEXT].mode
+    keep, drop = [], []
+    for item in items:
+        marks = {m.name for m in item.iter_markers()} & {"offline", "live"}
+        (keep if mode in marks or (not marks and mode == "offline") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def fo(request: pytest.FixtureRequest) -> Context:
+    return request.config.stash[CONTEXT]
+
+
+@pytest.fixture(scope="session")
+def runner() -> Runner:
+    return Runner()
+
+
+@pytest.fixture(scope="session")
+def image_root(fo: Context) -> Path:
+    if fo.root is None:
+        pytest.fail("image_root is only available offline", pytrace=False)
+    return fo.root
+
+
+def _ssh_host(fo: Context, sudo: bool) -> Any:
+    import testinfra
+
+    assert fo.ssh is not None
+    url = f"ssh://{fo.ssh['user']}@127.0.0.1:{fo.ssh['port']}?timeout=60&controlpersist=0"
+    return testinfra.get_host(url, ssh_config=fo.ssh["config"], sudo=sudo)
+
+
+@pytest.fixture(scope="session")
+def host(fo: Context) -> Any:
+    if fo.mode == "live":
+        return _ssh_host(fo, sudo=True)
+    from testinfra.backend.chroot import ChrootBackend
+    from testinfra.host import Host
+
+    backend = ChrootBackend(str(fo.root))
+    h = Host(backend)
+    backend.set_host(h)
+    return h
+
+
+@pytest.fixture(scope="session")
+def user_host(fo: Context) -> Any:
+    if fo.mode != "live":
+        pytest.fail("user_host is only available live", pytrace=False)
+    return _ssh_host(fo, sudo=False)

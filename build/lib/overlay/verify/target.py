@@ -1,0 +1,90 @@
+"""The image under test: its file, its manifest, and what the checks should expect."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from overlay.compose import overlaydef
+from overlay.core import resources
+from overlay.core.arches import Arch
+from overlay.core.errors import OverlayError
+from overlay.manifest import model
+
+
+@functools.cache
+def expectations() -> dict[str, Any]:
+    """The built-in checks' allow-lists (data/checks.yaml)."""
+    data: dict[str, Any] = resources.data_yaml("checks.yaml").data
+    return data
+
+
+@dataclass(frozen=True)
+class Target:
+    image: Path
+    manifest_path: Path
+    manifest: model.BuildManifest = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def arch(self) -> Arch:
+        return self.manifest.image.arch
+
+    @property
+    def out_dir(self) -> Path:
+        return self.manifest_path.parent
+
+    def overlays(self) -> list[overlaydef.OverlayDef]:
+        return [overlaydef.load(d) for d in self.manifest.overlay_dirs() if d.is_dir()]
+
+    def test_dirs(self) -> list[Path]:
+        return [d / "tests" for d in self.manifest.overlay_dirs() if (d / "tests").is_dir()]
+
+    def allow(self) -> dict[str, list[str]]:
+        """Allow-list additions the overlays declare ('allow:' in overlay.yaml, read by its loader)."""
+        out: dict[str, list[str]] = {key: [] for key in overlaydef.ALLOW_KEYS}
+        for definition in self.overlays():
+            for key, values in definition.allow.items():
+                out[key].extend(values)
+        return out
+
+    def expects_backports(self) -> bool:
+        """The image asked for backports, or its base enables them (debian-cloud-images does)."""
+        return self.manifest.image.backports or self.manifest.base.kind == "debian-cloud-images"
+
+    def expect(self) -> dict[str, Any]:
+        """What the checks compare against: data/checks.yaml plus the overlays' allowances."""
+        return {**expectations(), "allow": self.allow(), "backports": self.expects_backports()}
+
+
+def resolve(path: Path) -> Target:
+    """Accept an image (.raw, .qcow2) or its manifest; the manifest must sit next to the image."""
+    path = path.resolve()
+    if path.name.endswith(".build.json"):
+        manifest_path = path
+        stem = path.name.removesuffix(".build.json")
+        candidates = [path.with_name(f"{stem}.raw"), path.with_name(f"{stem}.qcow2")]
+        image = next((c for c in candidates if c.is_file()), candidates[0])
+    else:
+        image = path
+        stem = path.name.rsplit(".", 1)[0]
+        manifest_path = path.with_name(f"{stem}.build.json")
+    if not image.is_file():
+        raise OverlayError(f"image {image} not found", hint="build it first with 'fai-overlay build'")
+    if not manifest_path.is_file():
+        raise OverlayError(
+            f"no manifest next to {image}",
+            path=manifest_path,
+            hint="fai-overlay test and boot read what to expect from <name>.build.json",
+        )
+    return Target(image, manifest_path, model.load(manifest_path))
+
+
+def dump_context(path: Path, context: dict[str, Any]) -> None:
+    path.write_text(json.dumps(context, indent=2, sort_keys=True))

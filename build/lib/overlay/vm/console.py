@@ -1,0 +1,178 @@
+"""The serial console, driven with pexpect over QEMU's socket chardev.
+
+QEMU waits (server=on,wait=on) until we connect, so no output is lost, and
+its logfile= keeps the complete console log. Every wait also watches for
+failure patterns (data/console-patterns.yaml), so a broken boot fails at once
+with a message that says what went wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pexpect.fdpexpect
+
+from overlay.core import resources
+from overlay.core.errors import BuildFailed
+
+KEYS_RE = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
+ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
+
+
+@functools.cache
+def patterns() -> dict[str, Any]:
+    data: dict[str, Any] = resources.data_yaml("console-patterns.yaml").data
+    return data
+
+
+def well_formed_key(line: str) -> bool:
+    """An OpenSSH public key line whose base64 blob parses as length-prefixed fields."""
+    import base64
+    import binascii
+    import struct
+
+    words = line.split()
+    if len(words) < 2 or not words[0].startswith(("ssh-", "ecdsa-")):
+        return False
+    try:
+        blob = base64.b64decode(words[1], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    offset = 0
+    fields = []
+    while offset < len(blob):
+        if offset + 4 > len(blob):
+            return False
+        (size,) = struct.unpack(">I", blob[offset : offset + 4])
+        fields.append(blob[offset + 4 : offset + 4 + size])
+        offset += 4 + size
+    return offset == len(blob) and bool(fields) and fields[0] == words[0].encode()
+
+
+class BootFailed(BuildFailed):
+    pass
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+
+
+class Console:
+    def __init__(self, sock_path: Path, log_path: Path, timeout: float = 30.0) -> None:
+        self.log_path = log_path
+        deadline = time.monotonic() + timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.sock.connect(str(sock_path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise BootFailed(f"QEMU's console socket {sock_path} did not appear") from None
+                time.sleep(0.1)
+        self.child = pexpect.fdpexpect.fdspawn(
+            self.sock.fileno(),
+            encoding="utf-8",
+            codec_errors="replace",
+            maxread=65536,
+            searchwindowsize=200000,
+        )
+        self.started = time.monotonic()
+        self.phases: list[Phase] = []
+        failures = patterns()["failures"]
+        self.failure_res = [re.compile(f["pattern"]) for f in failures]
+        self.failure_meaning = [f["meaning"] for f in failures]
+
+    def wait(self, phase: str, pattern: str, timeout: float) -> None:
+        """Wait for `pattern`; fail at once on a failure pattern, EOF or timeout."""
+        t0 = time.monotonic()
+        wanted = [re.compile(pattern), *self.failure_res, pexpect.EOF, pexpect.TIMEOUT]
+        index = self.child.expect(wanted, timeout=timeout)
+        elapsed = time.monotonic() - t0
+        if index == 0:
+            self.phases.append(Phase(phase, elapsed))
+            return
+        if index <= len(self.failure_res):
+            meaning = self.failure_meaning[index - 1]
+            raise BootFailed(
+                f"boot failed during {phase}: {meaning} (console: '{self.child.after.strip()[:120]}')",
+                hint=f"see {self.log_path}",
+            )
+        if index == len(wanted) - 2:
+            raise BootFailed(
+                f"QEMU stopped during {phase} after {elapsed:.0f}s", hint=f"see {self.log_path}"
+            )
+        raise BootFailed(
+            f"timed out after {timeout:.0f}s waiting for {phase} ('{pattern}')",
+            hint=f"see {self.log_path}; last console line: {self.last_line()!r}",
+        )
+
+    def send(self, text: str) -> None:
+        self.child.send(text)
+
+    def last_line(self) -> str:
+        text = self.text()
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return lines[-1][-160:] if lines else ""
+
+    def text(self) -> str:
+        try:
+            return ANSI_RE.sub("", self.log_path.read_text(errors="replace"))
+        except FileNotFoundError:
+            return ""
+
+    def ssh_host_keys(self, timeout: float) -> list[str]:
+        """The public host keys cloud-init printed (tools/write-ssh-key-fingerprints).
+
+        A serial console under TCG can garble a character of a long line; keys
+        whose wire format does not add up are dropped, never pinned.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = KEYS_RE.search(self.text())
+            if match:
+                lines = [ln.strip() for ln in match.group(1).splitlines() if ln.strip()]
+                keys = [ln for ln in lines if well_formed_key(ln)]
+                if keys:
+                    return keys
+                raise BootFailed("every ssh host key on the console is garbled", hint=f"see {self.log_path}")
+            time.sleep(1)
+        raise BootFailed(
+            "cloud-init printed no SSH HOST KEY KEYS block on the console",
+            hint=f"is cloud-init installed and ssh enabled? see {self.log_path}",
+        )
+
+    def drain(self) -> None:
+        """Keep reading in the background so the guest's console never blocks."""
+        import threading
+
+        def loop() -> None:
+            while True:
+                try:
+                    self.child.read_nonblocking(65536, timeout=1)
+                except pexpect.TIMEOUT:
+                    continue
+                except (pexpect.EOF, OSError, ValueError):
+                    return
+
+        self._drain = threading.Thread(target=loop, daemon=True)
+        self._drain.start()
+
+    def close(self) -> None:
+        try:
+            self.child.close()
+        except (OSError, pexpect.ExceptionPexpect):
+            pass
+        try:  # pexpect closed the descriptor already; release the socket object
+            self.sock.detach()
+        except OSError:
+            pass

@@ -1,0 +1,96 @@
+"""Pure QEMU command builders, per architecture and firmware (the arch table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from overlay.core.arches import Arch
+
+
+@dataclass(frozen=True)
+class VmFiles:
+    """Everything a VM reads or writes, in its own directory."""
+
+    dir: Path
+
+    @property
+    def disk(self) -> Path:
+        return self.dir / "disk.qcow2"
+
+    @property
+    def seed(self) -> Path:
+        return self.dir / "seed.iso"
+
+    @property
+    def vars(self) -> Path:
+        return self.dir / "efivars.fd"
+
+    @property
+    def console_sock(self) -> Path:
+        return self.dir / "console.sock"
+
+    @property
+    def console_log(self) -> Path:
+        return self.dir / "console.log"
+
+    @property
+    def qmp_sock(self) -> Path:
+        return self.dir / "qmp.sock"
+
+
+def qemu_argv(
+    arch: Arch,
+    firmware: str,
+    accel: str,
+    files: VmFiles,
+    *,
+    memory: int = 2048,
+    smp: int = 2,
+    seed: bool = True,
+) -> list[str]:
+    fw = arch.firmware(firmware)
+    q = arch.qemu
+    argv = [
+        q.binary,
+        "-machine",
+        fw.machine,
+        "-accel",
+        "kvm" if accel == "kvm" else f"tcg,thread={q.tcg_thread}",
+    ]
+    cpu = q.cpu_kvm if accel == "kvm" else q.cpu_tcg
+    if cpu:
+        argv += ["-cpu", cpu]
+    argv += ["-m", str(memory), "-smp", str(smp), "-nodefaults", "-display", "none", "-no-user-config"]
+    for device in q.devices:
+        argv += ["-device", device]
+    if fw.code is not None:
+        if fw.secure:
+            argv += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        argv += [
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={fw.code}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={files.vars}",
+        ]  # fmt: skip
+    argv += ["-drive", f"if=virtio,format=qcow2,file={files.disk}"]
+    if seed:
+        argv += ["-drive", f"if=virtio,format=raw,readonly=on,file={files.seed}"]
+    argv += [
+        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:0-:22", "-device", "virtio-net-pci,netdev=n0",
+        "-device", "virtio-rng-pci",
+        "-chardev", f"socket,id=con,path={files.console_sock},server=on,wait=on,logfile={files.console_log}",
+        "-serial", "chardev:con",
+        "-qmp", f"unix:{files.qmp_sock},server=on,wait=off",
+    ]  # fmt: skip
+    return argv
+
+
+def kvm_smoke_argv(arch: Arch, kernel: Path, log: Path) -> list[str]:
+    """Start the image's own kernel under KVM; success is 'Linux version' on the console."""
+    machine = next(iter(arch.qemu.firmware.values())).machine.split(",")[0]
+    return [
+        arch.qemu.binary, "-machine", machine, "-accel", "kvm",
+        "-cpu", arch.qemu.cpu_kvm or "host",
+        "-m", "512", "-nodefaults", "-display", "none", "-no-user-config", "-no-reboot",
+        "-kernel", str(kernel), "-append", f"console={arch.console} panic=-1",
+        "-serial", f"file:{log}",
+    ]  # fmt: skip

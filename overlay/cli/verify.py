@@ -1,0 +1,83 @@
+"""test (offline) and boot (live)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from overlay.build import hostsetup
+from overlay.core import arches
+from overlay.core.runner import Runner
+from overlay.verify import live, offline
+from overlay.verify.target import resolve
+
+
+def _firmware_help() -> str:
+    per_arch = "; ".join(f"{a.name}: {', '.join(a.qemu.firmware)}" for a in arches.table().values())
+    return f"repeatable ({per_arch}); default: every usual firmware of the architecture"
+
+
+def register_test(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "test", help="offline checks: mount the image read-only and run the test suite (root)"
+    )
+    p.add_argument("image", type=Path, help="the image (.raw or .qcow2) or its .build.json")
+    p.set_defaults(handler=run_test)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    hostsetup.require_root("test")
+    offline.check(resolve(args.image), Runner())
+    return 0
+
+
+def add_boot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--firmware",
+        action="append",
+        default=[],
+        metavar="FW",
+        help=_firmware_help(),
+    )
+    p.add_argument(
+        "--accel",
+        choices=["auto", "kvm", "tcg"],
+        default="auto",
+        help="auto: smoke-test KVM and fall back to TCG (default)",
+    )
+    p.add_argument(
+        "--no-vm-host-ca",
+        dest="trust_host_cas",
+        action="store_false",
+        help="do not give the VM this host's local CAs (/usr/local/share/ca-certificates)",
+    )
+
+
+def register_boot(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("boot", help="boot the image in QEMU and run the live checks over ssh (root)")
+    p.add_argument("image", type=Path, help="the image (.raw or .qcow2) or its .build.json")
+    add_boot_args(p)
+    p.add_argument(
+        "--expect-failure",
+        action="store_true",
+        help="succeed only if the boot fails (negative tests, e.g. Secure Boot without signatures)",
+    )
+    p.set_defaults(handler=run_boot)
+
+
+def boot_options(args: argparse.Namespace) -> live.BootOptions:
+    return live.BootOptions(
+        firmwares=args.firmware,
+        accel=args.accel,
+        trust_host_cas=args.trust_host_cas,
+        expect_failure=getattr(args, "expect_failure", False),
+    )
+
+
+def run_boot(args: argparse.Namespace) -> int:
+    hostsetup.require_root("boot")
+    live.boot(resolve(args.image), Runner(), boot_options(args))
+    return 0
+
+
+REGISTER = [register_test, register_boot]
