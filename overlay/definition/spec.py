@@ -68,6 +68,12 @@ class ImageSpec:
         doc_default=f"`{DEFAULT_NAME}`",
         metavar="TEMPLATE",
     )
+    description: str | None = setting(
+        "description",
+        help="a line saying what the image is for; recorded in the manifest",
+        parse=parse.scalar,
+        metavar="TEXT",
+    )
     base: str = setting(
         "base",
         help="`embedded` (the config space in `overlay/base_classes/`), a debian-cloud-images "

@@ -19,6 +19,7 @@ from tests.support import REPO
 # A value for each field's flag, and what the spec must then hold (by encoded manifest value).
 FLAG_VALUES: dict[str, tuple[list[str], object]] = {
     "name": (["--name", "img-{arch}"], "img-{arch}"),
+    "description": (["--description", "a demo image"], "a demo image"),
     "base": (["--base", "embedded"], "embedded"),
     "overlays": (["--overlay", "examples/hello"], [str(REPO / "examples/hello")]),
     "release": (["--release", "forky"], "forky"),
