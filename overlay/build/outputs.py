@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from overlay.core import commands, files, log
@@ -74,6 +75,19 @@ def hand_over(work: Path, out_dir: Path, name: str, files: Sequence[Path]) -> li
     return moved
 
 
-def copy_logs(src: Path, dest: Path) -> None:
-    """FAI's log directory, copied into the output next to the image."""
-    files.copy_tree(src, dest)
+# The files of FAI's log directory that are copied to the output (and published); others stay behind.
+FAI_LOGS = (
+    "fai.log", "status.log", "scripts.log", "software.log", "fcopy.log", "debconf.data", "debconf.log",
+    "format.log", "error.log", "shell.log", "variables.log", "fai-monitor.log", "fai-overlay-created-nodes",
+)  # fmt: skip
+
+
+def copy_logs(src: Path, dest: Path, scrub: Callable[[str, str], str]) -> None:
+    """The known files of FAI's log directory, each passed through `scrub(name, text)`, into `dest`."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(mode=0o750)
+    for name in FAI_LOGS:
+        path = src / name
+        if path.is_file() and not path.is_symlink():
+            (dest / name).write_text(scrub(name, path.read_text(errors="replace")))

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from overlay.build.plan import Plan, make_plan
 from overlay.build.run import BuildResult, build
-from overlay.core import log
+from overlay.core import log, paths, secrets
 from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
-from overlay.definition.spec import ImageSpec
+from overlay.definition import load
+from overlay.definition.load import Overrides
+from overlay.definition.spec import ImageSpec, settings
 from overlay.manifest import model, record
 from overlay.verify import live, offline
 from overlay.verify.target import resolve
@@ -26,10 +28,24 @@ class Steps:
     boot_options: live.BootOptions = live.BootOptions()
 
 
-def spec_from_manifest(path: Path, allow_changed: bool) -> ImageSpec:
-    """The recorded inputs of a build, refused when a layer changed since (unless allowed)."""
+def spec_from_manifest(path: Path, allow_changed: bool, overrides: Overrides | None = None) -> ImageSpec:
+    """The recorded inputs of a build, refused when a layer changed since (unless allowed).
+
+    Flags given with --from-manifest replace the recorded values, as they do a
+    file's. A manifest never records credentials: a URL that had them must be
+    given again.
+    """
     data = model.load(path)
-    plan = make_plan(data.image, path.parent)
+    spec = load.from_json(data.image.to_json(), overrides=overrides) if overrides else data.image
+    for s in settings():
+        value = getattr(spec, s.attr)
+        if isinstance(value, str) and secrets.redacted(value):
+            raise OverlayError(
+                f"the recorded {s.key} had credentials, which a manifest never keeps",
+                path=path,
+                hint=f"give it again: {s.flag} URL",
+            )
+    plan = make_plan(spec, path.parent)
     recorded = {la.name: la.digest for la in data.layers}
     for layer in plan.layers:
         now = record.layer_digest(layer.root)
@@ -39,7 +55,7 @@ def spec_from_manifest(path: Path, allow_changed: bool) -> ImageSpec:
                 path=path,
                 hint="check out the recorded commit, or pass --allow-changed-inputs to build anyway",
             )
-    return data.image
+    return spec
 
 
 def verify(manifest: Path, runner: Runner, steps: Steps) -> list[str]:
@@ -68,6 +84,7 @@ def build_all(
     results: list[BuildResult] = []
     failures: list[str] = []
     plans: list[Plan] = [make_plan(spec, out_dir) for spec in specs]  # every input checked first
+    paths.check_output_dir(out_dir, "-o")  # then the output, before anything is created
     for plan in plans:
         try:
             with log.step(f"Building {plan.name}"):

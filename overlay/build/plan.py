@@ -12,11 +12,12 @@ from pathlib import Path
 
 from overlay.build.hostsetup import HostPaths
 from overlay.compose import classes as classlist
-from overlay.compose import overlaydef
+from overlay.compose import merge, overlaydef
 from overlay.compose.base import Base, resolve
 from overlay.compose.merge import Layer, LayerKind
 from overlay.core import commands, resources
 from overlay.core.errors import OverlayError
+from overlay.core.secrets import redact_url
 from overlay.definition.spec import ImageSpec
 
 MIRROR_CLASS = "FAI_OVERLAY_MIRROR"
@@ -93,13 +94,17 @@ class Plan:
         )
         return out
 
+    def shown_env(self) -> dict[str, str]:
+        """The environment as plan prints it and the manifest records it: credentials masked."""
+        return {k: redact_url(v) for k, v in sorted(self.env.items())}
+
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "base": {"kind": self.base.kind.value, "config_space": str(self.base.config_space)},
             "layers": [{"name": la.name, "kind": la.kind.value, "path": str(la.root)} for la in self.layers],
             "classes": [{"name": c.name, "reason": c.reason} for c in self.classes],
-            "env": dict(sorted(self.env.items())),
+            "env": self.shown_env(),
             "command": list(self.argv),
             "outputs": [str(self.out_dir / f"{self.name}.{f.value}") for f in self.spec.formats],
         }
@@ -195,4 +200,6 @@ def make_plan(spec: ImageSpec, out_dir: Path, host: HostPaths | None = None) -> 
     argv = commands.fai_diskimage(
         classes=classlist.names(entries), size=size, cspace=work / "cspace", raw=work / f"{spec.name}.raw"
     )
-    return Plan(spec, base, tuple(layers), tuple(entries), env, tuple(argv), out_dir, size, host)
+    plan = Plan(spec, base, tuple(layers), tuple(entries), env, tuple(argv), out_dir, size, host)
+    merge.prepare(plan.layers, plan.variables(), plan.class_names())  # every check compose makes
+    return plan

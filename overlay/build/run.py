@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from overlay import __version__
-from overlay.build import faistatus, hostsetup, outputs
+from overlay.build import environment, faistatus, hostsetup, outputs
 from overlay.build.faiprogress import FaiProgress
 from overlay.build.plan import Plan
-from overlay.compose import merge
+from overlay.compose import write
 from overlay.core import disk, log
 from overlay.core.errors import BuildFailed
 from overlay.core.runner import Runner
@@ -99,30 +99,40 @@ def prepare_apt(run: BuildRun) -> None:
 
 
 def run_fai(run: BuildRun) -> None:
-    plan, progress = run.plan, FaiProgress()
-
-    def on_line(line: str) -> None:
-        run.fai.lines.append(line)
-        progress.feed(line)
-
+    """fai-diskimage with only the allow-listed environment; its output, scrubbed, goes to the build log."""
+    plan, progress, redactor = run.plan, FaiProgress(), environment.redactor(run.plan)
     hostsetup.wait_for_new_second(plan.host.fai_logs)
     with log.step("Running fai-diskimage"), run.log_path.open("a") as handle:
         handle.write(f"# {' '.join(plan.argv)}\n")
-        handle.flush()
+
+        def on_line(line: str) -> None:
+            run.fai.lines.append(line)
+            handle.write(redactor.text(line) + "\n")
+            handle.flush()
+            progress.feed(line)
+
+        env = environment.for_fai(plan)
         try:
-            run.fai.returncode = run.runner.stream(plan.argv, env=plan.env, log_file=handle, on_line=on_line)
+            run.fai.returncode = run.runner.stream(plan.argv, env=env, on_line=on_line, inherit=False)
         finally:
             run.fai.timings = progress.close()
 
 
 def collect_fai_logs(run: BuildRun) -> None:
-    """Copy FAI's log directory into the output and append its logs to the build log."""
+    """Copy FAI's logs (the known ones, scrubbed) into the output and append two to the build log."""
     plan = run.plan
     name = faistatus.log_dir_name(run.fai.lines)
     if name is None or not (plan.host.fai_logs / name).is_dir():
         return
     dest = plan.out_dir / f"{plan.name}.fai-logs"
-    outputs.copy_logs(plan.host.fai_logs / name, dest)
+    given = environment.for_fai(plan)
+
+    def scrub(log_name: str, text: str) -> str:
+        if log_name == "variables.log":
+            text = environment.scrub_variables(text, given)
+        return environment.redactor(plan).text(text)
+
+    outputs.copy_logs(plan.host.fai_logs / name, dest, scrub)
     run.fai.logs = dest
     with run.log_path.open("a") as handle:
         for extra in ("status.log", "scripts.log"):
@@ -192,7 +202,7 @@ def execute(run: BuildRun) -> BuildResult:
     run.log_path.write_text(f"# fai-overlay {__version__} build of {plan.name}, started {run.started}\n")
     try:
         prepare_work_dir(run)
-        merge.compose(plan.layers, plan.cspace, plan.variables(), plan.class_names())
+        write.compose(plan.layers, plan.cspace, plan.variables(), plan.class_names())
         prepare_apt(run)
         try:
             run_fai(run)
@@ -267,7 +277,7 @@ def manifest(run: BuildRun, images: list[Path]) -> model.BuildManifest:
         fai=model.FaiRecord(
             version=hostsetup.fai_version(run.runner),
             argv=list(plan.argv),
-            env=dict(sorted(plan.env.items())),
+            env=environment.redactor(plan).env(plan.shown_env()),
             log_dir=str(run.fai.logs) if run.fai.logs else None,
             task_seconds={k: round(v, 1) for k, v in run.fai.timings.items()},
         ),

@@ -9,7 +9,8 @@ from overlay.build import pipeline
 from overlay.build.plan import Plan, make_plan
 from overlay.cli import args as common
 from overlay.cli.verify import add_boot_args, boot_options
-from overlay.compose import merge
+from overlay.compose import write
+from overlay.core import paths
 from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
 from overlay.definition.load import load_images
@@ -17,8 +18,17 @@ from overlay.definition.spec import ImageSpec
 
 
 def _specs(args: argparse.Namespace) -> list[ImageSpec]:
+    if getattr(args, "from_manifest", None) and args.image is not None:
+        raise OverlayError(
+            "give an image definition or --from-manifest, not both",
+            hint="--from-manifest takes the definition recorded in the manifest",
+        )
     if getattr(args, "from_manifest", None):
-        return [pipeline.spec_from_manifest(args.from_manifest, args.allow_changed_inputs)]
+        return [
+            pipeline.spec_from_manifest(
+                args.from_manifest, args.allow_changed_inputs, common.overrides(args)
+            )
+        ]
     if args.image is None:
         raise OverlayError("no image definition given", hint="fai-overlay build IMAGE.yaml")
     return load_images(args.image, common.overrides(args))
@@ -58,7 +68,7 @@ def _print_plan(plan: Plan) -> None:
     for entry in plan.classes:
         print(f"#   {entry.name:<{width}}  {entry.reason}")
     print("# environment:")
-    for key, value in sorted(plan.env.items()):
+    for key, value in plan.shown_env().items():
         print(f"#   {key}={value}")
     print("# command:")
     print(" ".join(plan.argv))
@@ -87,9 +97,10 @@ def register_compose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run_compose(args: argparse.Namespace) -> int:
     specs = _specs(args)
     plans = [make_plan(spec, args.output) for spec in specs]
+    paths.check_output_dir(args.output, "-o")
     for plan in plans:
         dest = args.output / plan.name if len(specs) > 1 else args.output
-        result = merge.compose(plan.layers, dest / "cspace", plan.variables(), plan.class_names())
+        result = write.compose(plan.layers, dest / "cspace", plan.variables(), plan.class_names())
         print(result.root)
     return 0
 

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from overlay.cli import args as common
-from overlay.core import log
+from overlay.core import log, paths
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
 from overlay.manifest import model
@@ -157,6 +157,7 @@ def register_publish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run_publish(args: argparse.Namespace) -> int:
     policy = retention.Policy(args.hide_after, args.delete_after)
+    paths.check_output_dir(args.tree, "--to")
     outcome = publisher.publish(
         args.output,
         args.tree,

@@ -54,45 +54,66 @@ def embedded_root() -> Path:
 def resolve(spec: ImageSpec) -> Base:
     if spec.base == EMBEDDED:
         root = embedded_root()
-        cmap = classmap.load(root / "image.yaml")
-        cmap.release(spec.release)  # fail early with the list of known releases
-        return Base(BaseKind.embedded, root, cmap)
-    return _resolve_dci(Path(spec.base), spec)
+        base = Base(BaseKind.embedded, root, classmap.load(root / "image.yaml"))
+    else:
+        base = _resolve_dci(Path(spec.base), spec)
+    _check_known(spec, base)
+    return base
+
+
+def _check_known(spec: ImageSpec, base: Base) -> None:
+    """Release, vendor, architecture and type must be ones the base defines (errors cite the definition)."""
+    for key, value, table in (
+        ("release", spec.release, base.classmap.releases),
+        ("vendor", spec.vendor.value, base.classmap.vendors),
+        ("arch", spec.arch.name, base.classmap.archs),
+        ("type", spec.type.value, base.classmap.types),
+    ):
+        if value not in table:
+            raise spec.error(
+                key,
+                f"{key} '{value}' is not defined by the {base.name} base",
+                hint=f"it knows: {', '.join(table)} (from {base.classmap.path})",
+            )
 
 
 def _resolve_dci(path: Path, spec: ImageSpec) -> Base:
     if not path.is_dir():
-        raise OverlayError(
+        raise spec.error(
+            "base",
             f"base {path} is not a directory",
-            path=spec.source,
             hint="use 'embedded', a debian-cloud-images checkout or its config_space/<id>",
         )
     if (path / DCI_IMAGE_YAML).is_file():
         checkout = path
         cmap = classmap.load(checkout / DCI_IMAGE_YAML)
+        if spec.release not in cmap.releases:
+            raise spec.error("release", f"release '{spec.release}' is not defined by {checkout}")
         baseid = cmap.release(spec.release).baseid
         cspace = checkout / "config_space" / baseid
         if not cspace.is_dir():
-            raise OverlayError(
+            raise spec.error(
+                "base",
                 f"{cspace} does not exist",
-                path=spec.source,
                 hint=f"this checkout has no config space for {spec.release}",
             )
         return Base(BaseKind.dci, cspace.resolve(), cmap, checkout)
     if path.parent.name == "config_space" and (path.parent.parent / DCI_IMAGE_YAML).is_file():
         checkout = path.parent.parent
         cmap = classmap.load(checkout / DCI_IMAGE_YAML)
+        if spec.release not in cmap.releases:
+            raise spec.error("release", f"release '{spec.release}' is not defined by {checkout}")
         baseid = cmap.release(spec.release).baseid
         if path.resolve() != (checkout / "config_space" / baseid).resolve():
-            raise OverlayError(
-                f"base {path} is config_space/{path.name}, but release {spec.release} uses "
-                f"config_space/{baseid}",
-                path=spec.source,
+            raise spec.error(
+                "base",
+                f"base {path} is config_space/{path.name}, "
+                f"but release {spec.release} uses config_space/{baseid}",
                 hint="point base at the checkout root to pick the config space by release",
             )
         return Base(BaseKind.dci, path.resolve(), cmap, checkout)
-    raise OverlayError(
+    raise spec.error(
+        "base",
         f"base {path} is neither a debian-cloud-images checkout nor its config_space/<id>",
-        path=spec.source,
         hint=f"a checkout has {DCI_IMAGE_YAML}; or use 'base: embedded'",
     )

@@ -1,27 +1,24 @@
-"""Compose a base config space and overlays into one fresh FAI config space.
+"""Merging layers: walk each layer, check what FAI would do with every file, detect conflicts.
 
-Inputs are never modified. Every path in the result is recorded in
-compose.json with the layer it came from and its sha256.
+Pure: reads the layers, writes nothing (compose/write.py writes). `prepare`
+is everything composition checks, so `plan` runs it too: names FAI
+understands, executable bits, package lists, symlinks at every level,
+conflicts and `replaces`, unmet `requires`, and the templates rendered in
+memory.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import os
-import shutil
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
-from overlay.compose import fai, pkgconfig
+from overlay.compose import fai, pkgconfig, render
 from overlay.compose.overlaydef import FAI_DIRS, NON_SPACE, OverlayDef
-from overlay.core import log
 from overlay.core.errors import OverlayError
-from overlay.core.files import sha256_file
 from overlay.definition import names
 
 
@@ -56,17 +53,13 @@ class Entry:
     template: bool = False
     link: str | None = None  # symlink target, kept when it stays inside the layer
     replaced: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Composition:
-    root: Path
-    record: Path
-    files: dict[str, dict[str, object]]
+    content: str | None = None  # a template's rendered text (prepare fills it)
 
 
 def _walk(layer: Layer) -> Iterator[tuple[str, Path]]:
     root = layer.root
+    if not root.is_dir():
+        raise OverlayError("layer directory does not exist", path=root, hint="check the overlay paths")
     for top in sorted(os.listdir(root)):
         if top.startswith(".") or top in NON_SPACE:
             continue
@@ -78,6 +71,9 @@ def _walk(layer: Layer) -> Iterator[tuple[str, Path]]:
                     hint=f"overlay directories are: {', '.join(FAI_DIRS)}",
                 )
             continue
+        _check_inside(layer, root / top)  # a top-level files/ or class/ may be a symlink too
+        if not (root / top).is_dir():
+            raise OverlayError(f"'{top}' must be a directory", path=root / top)
         for dirpath, dirnames, filenames in os.walk(root / top):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
             for dirname in dirnames:
@@ -86,7 +82,15 @@ def _walk(layer: Layer) -> Iterator[tuple[str, Path]]:
                 if filename.startswith(".") or filename.endswith(("~", ".pyc", ".swp")):
                     continue
                 full = Path(dirpath) / filename
+                _check_regular(full)
                 yield full.relative_to(root).as_posix(), full
+
+
+def _check_regular(path: Path) -> None:
+    """FIFOs, devices and sockets would hang or leak on copy: only files (and links to them)."""
+    mode = path.stat().st_mode if path.exists() else path.lstat().st_mode
+    if not stat.S_ISREG(mode) and not path.is_symlink():
+        raise OverlayError("not a regular file (a FIFO, device or socket?)", path=path, hint="remove it")
 
 
 def _check_inside(layer: Layer, path: Path) -> None:
@@ -225,71 +229,14 @@ def check_requires(layers: Sequence[Layer], classes: Sequence[str]) -> None:
                 )
 
 
-def _render(entry: Entry, variables: Mapping[str, str]) -> str:
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        loader=jinja2.FileSystemLoader(str(entry.source.parent)),
-    )
-    try:
-        return env.from_string(entry.source.read_text()).render(**variables)
-    except jinja2.TemplateSyntaxError as exc:
-        raise OverlayError(f"template error: {exc.message}", path=entry.source, line=exc.lineno) from None
-    except jinja2.UndefinedError as exc:
-        raise OverlayError(
-            f"template uses an undefined variable: {exc.message}",
-            path=entry.source,
-            hint="define it under 'variables' in the image definition",
-        ) from None
-
-
-def write(
-    merged: Mapping[str, Entry], dest: Path, variables: Mapping[str, str], layers: Sequence[Layer]
-) -> Composition:
-    """Write the composed tree to `dest` (fresh) and compose.json beside it."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    files: dict[str, dict[str, object]] = {}
-    for rel in sorted(merged):
-        entry = merged[rel]
-        out = dest / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if entry.link is not None:
-            os.symlink(entry.link, out)
-        elif entry.template:
-            out.write_text(_render(entry, variables))
-            shutil.copymode(entry.source, out)
-        else:
-            shutil.copy2(entry.source, out, follow_symlinks=True)
-        record: dict[str, object] = {
-            "layer": entry.layer,
-            "sha256": sha256_file(out),
-            "mode": f"{stat.S_IMODE(out.lstat().st_mode):04o}",
-            "source": str(entry.source),
-        }
+def prepare(
+    layers: Sequence[Layer], variables: Mapping[str, str], classes: Sequence[str]
+) -> dict[str, Entry]:
+    """Everything composition checks, with the templates rendered in memory; writes nothing."""
+    merged = collect(layers)
+    check_requires(layers, classes)
+    roots = {layer.name: layer.root for layer in layers}
+    for entry in merged.values():
         if entry.template:
-            record["rendered_from"] = entry.source.name
-        if entry.link is not None:
-            record["symlink"] = entry.link
-        if entry.replaced:
-            record["replaces"] = entry.replaced
-        files[rel] = record
-    doc = {
-        "layers": [{"name": la.name, "kind": la.kind.value, "path": str(la.root)} for la in layers],
-        "files": files,
-    }
-    record_path = dest.parent / "compose.json"
-    record_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    return Composition(dest, record_path, files)
-
-
-def compose(
-    layers: Sequence[Layer], dest: Path, variables: Mapping[str, str], classes: Sequence[str]
-) -> Composition:
-    with log.step(f"Composing {len(layers)} layers into {dest}"):
-        merged = collect(layers)
-        check_requires(layers, classes)
-        result = write(merged, dest, variables, layers)
-        log.info(f"{len(result.files)} files; origins in {result.record}")
-        return result
+            entry.content = render.render(entry.source, roots[entry.layer], variables)
+    return merged

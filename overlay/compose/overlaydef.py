@@ -91,7 +91,19 @@ def _variables(doc: yamlsrc.Doc) -> dict[str, str]:
     variables = doc.data.get("variables") or {}
     if not isinstance(variables, dict):
         raise doc.error(("variables",), "variables must be a mapping")
-    return {str(k): str(v) for k, v in variables.items()}
+    for key, value in variables.items():
+        if not names.valid_variable(key):
+            raise doc.error(("variables", key), f"variable name '{key}' is not allowed", hint=names.VAR_HINT)
+        if value is None or isinstance(value, dict | list):
+            raise doc.error(("variables", key), f"variable {key} must be a string, number or boolean")
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in variables.items()}
+
+
+def _text(doc: yamlsrc.Doc, key: str, default: str) -> str:
+    value = doc.data.get(key, default)
+    if not isinstance(value, str):
+        raise doc.error((key,), f"'{key}' must be a string")
+    return value
 
 
 def load(root: Path) -> OverlayDef:
@@ -107,13 +119,13 @@ def load(root: Path) -> OverlayDef:
         raise doc.error(
             (unknown[0],), f"unknown key '{unknown[0]}'", hint=f"known keys: {', '.join(sorted(KEYS))}"
         )
-    name = str(data.get("name", root.name))
+    name = _text(doc, "name", root.name)
     if not names.OVERLAY_NAME_RE.match(name):
         raise doc.error(("name",), f"overlay name '{name}' must be a simple word")
     return OverlayDef(
         root=root,
         name=name,
-        description=str(data.get("description", "")),
+        description=_text(doc, "description", ""),
         provides=_names(doc, "provides", True),
         requires=_names(doc, "requires", True),
         drops=_names(doc, "drops", True),

@@ -1,9 +1,8 @@
-"""File helpers used across stages: content hashes and tree copies."""
+"""Content hashes, read in chunks (images are gigabytes)."""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -24,10 +23,3 @@ def sha256_file(path: Path) -> str:
 
 def sha512_file(path: Path) -> str:
     return file_digest(path, "sha512")
-
-
-def copy_tree(src: Path, dest: Path) -> None:
-    """Replace `dest` with a copy of `src`; symlinks are copied as links."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(src, dest, symlinks=True)

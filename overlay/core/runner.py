@@ -54,8 +54,9 @@ class Result:
     stderr: str = ""
 
 
-def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+def base_env(extra: Mapping[str, str] | None = None, *, inherit: bool = True) -> dict[str, str]:
+    """The environment of a child: ours (or nothing, with inherit=False), C.UTF-8, sbin on PATH, `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")} if inherit else {}
     env["LC_ALL"] = "C.UTF-8"
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     for sbin in ("/usr/sbin", "/sbin"):
@@ -164,18 +165,20 @@ class Runner:
         log_file: IO[str] | None = None,
         on_line: Callable[[str], None] | None = None,
         grace: float = 120.0,
+        inherit: bool = True,
     ) -> int:
         """Run a long command, teeing its merged output to `log_file` and `on_line`.
 
         It runs in its own process group. On Ctrl-C (KeyboardInterrupt) the
         group gets SIGTERM so that fai-diskimage's own cleanup runs, then we
-        wait up to `grace` seconds before SIGKILL, and re-raise.
+        wait up to `grace` seconds before SIGKILL, and re-raise. With
+        inherit=False it sees only `env` (and PATH, the locale).
         """
         argv = [str(a) for a in argv]
         log.debug(shlex.join(argv))
         popen = subprocess.Popen(
             argv,
-            env=base_env(env),
+            env=base_env(env, inherit=inherit),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

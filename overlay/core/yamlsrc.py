@@ -1,7 +1,9 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from, and refuses hostile files.
 
 Errors in a user's YAML must name the file and the line. PyYAML's composer
 keeps marks on nodes; we build plain Python data and a side table of lines.
+Files are small and plain: a size limit, no anchors or aliases (an alias
+bomb would expand without bound), a nesting limit, and UTF-8 only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import yaml
 from overlay.core.errors import OverlayError
 
 Key = tuple[str | int, ...]
+MAX_BYTES = 1 << 20  # an image definition or overlay.yaml is a few KiB
+MAX_DEPTH = 32
 
 
 @dataclass
@@ -41,14 +45,29 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return loader.construct_object(node, deep=True)
 
 
-def load(path: Path, *, text: str | None = None) -> Doc:
-    """Load a YAML file; a syntax error becomes an OverlayError with its line."""
+def read_text(path: Path, limit: int = MAX_BYTES) -> str:
+    """A small UTF-8 text file; every failure is an OverlayError naming the file."""
     try:
-        text = path.read_text() if text is None else text
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         raise OverlayError("file not found", path=path, hint="check the path") from None
     except IsADirectoryError:
         raise OverlayError("is a directory, expected a YAML file", path=path) from None
+    except OSError as exc:
+        raise OverlayError(f"cannot read: {exc.strerror}", path=path) from None
+    if len(raw) > limit:
+        raise OverlayError(f"larger than {limit >> 10} KiB", path=path, hint="is this the right file?")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise OverlayError("not UTF-8 text", path=path, line=line, hint="save the file as UTF-8") from None
+
+
+def load(path: Path, *, text: str | None = None) -> Doc:
+    """Load a YAML file; a syntax error becomes an OverlayError with its line."""
+    text = read_text(path) if text is None else text
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -57,16 +76,28 @@ def load(path: Path, *, text: str | None = None) -> Doc:
         raise OverlayError(
             f"invalid YAML: {exc.problem}", path=path, line=line, hint="check indentation and quoting"
         ) from None
+    except yaml.YAMLError as exc:
+        raise OverlayError(f"invalid YAML: {exc}", path=path) from None
+    except RecursionError:
+        raise OverlayError("YAML nested too deeply", path=path) from None
     lines: dict[Key, int] = {}
     if node is None:
         return Doc(path, {}, {(): 1})
-    data = _convert(node, (), lines, path)
+    data = _convert(node, (), lines, path, set())
     return Doc(path, data, lines)
 
 
-def _convert(node: yaml.Node, key: Key, lines: dict[Key, int], path: Path) -> Any:
-    lines.setdefault(key, node.start_mark.line + 1)
+def _convert(node: yaml.Node, key: Key, lines: dict[Key, int], path: Path, seen: set[int]) -> Any:
+    line = node.start_mark.line + 1
+    if id(node) in seen:  # a node reached twice is an alias of an anchor
+        raise OverlayError(
+            "YAML anchors and aliases are not supported", path=path, line=line, hint="write the value out"
+        )
+    if len(key) > MAX_DEPTH:
+        raise OverlayError(f"YAML nested more than {MAX_DEPTH} levels deep", path=path, line=line)
+    lines.setdefault(key, line)
     if isinstance(node, yaml.MappingNode):
+        seen.add(id(node))
         out: dict[str, Any] = {}
         for knode, vnode in node.value:
             if not isinstance(knode, yaml.ScalarNode):
@@ -82,8 +113,13 @@ def _convert(node: yaml.Node, key: Key, lines: dict[Key, int], path: Path) -> An
                     hint="remove one of them",
                 )
             lines[(*key, name)] = knode.start_mark.line + 1
-            out[name] = _convert(vnode, (*key, name), lines, path)
+            out[name] = _convert(vnode, (*key, name), lines, path, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*key, i), lines, path) for i, item in enumerate(node.value)]
-    return _scalar(node)  # type: ignore[arg-type]
+        seen.add(id(node))
+        return [_convert(item, (*key, i), lines, path, seen) for i, item in enumerate(node.value)]
+    seen.add(id(node))
+    try:
+        return _scalar(node)  # type: ignore[arg-type]
+    except yaml.YAMLError as exc:
+        raise OverlayError(f"invalid YAML value: {exc}", path=path, line=line) from None

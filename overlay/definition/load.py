@@ -67,11 +67,22 @@ def resolve(
     for s in settings():
         values[s.attr] = _combine(s, _from_file(s, data, at), _from_cli(s, overrides or {}, Path.cwd()))
     per_image = [s for s in settings() if s.per_image]
-    specs = [ImageSpec(**values, source=source)]
+    specs = [ImageSpec(**values, source=source, origins=_origins(data, at, overrides or {}))]
     for s in per_image:  # one image per item: replace the tuple by each item
         specs = [replace(spec, **{s.attr: item}) for spec in specs for item in getattr(spec, s.attr)]
     _check_names(specs, at, overrides or {})
     return specs
+
+
+def _origins(data: Mapping[str, Any], at: At, overrides: Overrides) -> dict[str, str | int]:
+    """Per field key: the flag that set it, or the line of the file."""
+    out: dict[str, str | int] = {}
+    for s in settings():
+        if overrides.get(s.key) not in (None, [], {}):
+            out[s.key] = s.flag
+        elif s.key in data and at.doc is not None and (line := at.doc.line(s.key)) is not None:
+            out[s.key] = line
+    return out
 
 
 def _check_names(specs: list[ImageSpec], at: At, overrides: Overrides) -> None:
@@ -102,7 +113,7 @@ def load_images(path: Path | None, overrides: Overrides | None = None) -> list[I
     return resolve(doc.data, at, overrides, source=path.resolve())
 
 
-def from_json(data: Any, label: str = "image") -> ImageSpec:
+def from_json(data: Any, label: str = "image", overrides: Overrides | None = None) -> ImageSpec:
     """The `image` section of a build manifest, validated like a definition.
 
     Paths are already absolute and may name directories of another host, so
@@ -115,7 +126,7 @@ def from_json(data: Any, label: str = "image") -> ImageSpec:
     source = data.get("source")
     if source is not None and not isinstance(source, str):
         raise At(Path("/"), label=label, key=("source",)).error("expected a string or null")
-    specs = resolve(fields, at, source=Path(source) if source else None)
+    specs = resolve(fields, at, overrides, source=Path(source) if source else None)
     if len(specs) != 1:
         raise at.sub("arch").error("a manifest describes one image: expected one architecture")
     return specs[0]

@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 import os
 import re
+import string
 from pathlib import Path
 from typing import Any, TypeVar
 
 from overlay.core import arches
 from overlay.core.arches import Arch
-from overlay.core.errors import OverlayError
 from overlay.definition import names
 from overlay.definition.fields import At
 
@@ -82,8 +82,32 @@ def classes(value: Any, at: At) -> tuple[str, ...]:
     return tuple(items)
 
 
+MAX_NAME = 200  # leaves room for suffixes such as .build.failed.json within a 255-byte file name
+SPEC_RE = re.compile(r"^(?:.?[<>^])?\d{1,2}$")  # a fill and width of at most 99, nothing else
+
+
 def name_template(value: Any, at: At) -> str:
-    return scalar(value, at)
+    """A format string of known shape: plain field names, small widths, bounded length."""
+    text = scalar(value, at)
+    if len(text) > MAX_NAME:
+        raise at.error(f"name template is longer than {MAX_NAME} characters")
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise at.error(
+            f"name template '{text}' is not valid: {exc}", hint="fields look like {arch}"
+        ) from None
+    for _, field_name, spec, conversion in parts:
+        if field_name is None:
+            continue
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", field_name) or conversion:
+            raise at.error(f"name template field '{{{field_name}}}' must be a plain field name")
+        if spec and not SPEC_RE.match(spec):
+            raise at.error(
+                f"name template field '{{{field_name}:{spec}}}' has a format it does not allow",
+                hint="at most a fill and a width under 100, like {version:0>3}",
+            )
+    return text
 
 
 def expand_path(value: str, at: At) -> Path:
@@ -116,10 +140,19 @@ def overlay_dirs(value: Any, at: At) -> tuple[Path, ...]:
     return tuple(out)
 
 
+MIN_SIZE_MIB, MAX_SIZE_MIB = 1024, 2 << 20  # smaller does not hold a Debian system; larger is a typo
+
+
 def size(value: Any, at: At) -> str | None:
     text = scalar(value, at)
     if not names.SIZE_RE.match(text):
         raise at.error(f"size '{text}' is not a size", hint="write it like 3G or 2048M")
+    mib = int(text[:-1]) * (1024 if text.endswith("G") else 1)
+    if not MIN_SIZE_MIB <= mib <= MAX_SIZE_MIB:
+        raise at.error(
+            f"size {text} is {'too small for a Debian image' if mib < MIN_SIZE_MIB else 'absurd'}",
+            hint="between 1G and 2048G",
+        )
     return text
 
 
@@ -207,7 +240,6 @@ def check_name(template: str, fields: dict[str, str], at: At) -> str:
         ) from None
     if not names.valid_image_name(name):
         raise at.error(f"image name '{name}' is not a safe file name", hint=names.IMAGE_NAME_HINT)
+    if len(name) > MAX_NAME:
+        raise at.error(f"image name is longer than {MAX_NAME} characters")
     return name
-
-
-__all__ = ["EMBEDDED", "OverlayError"]

@@ -12,6 +12,8 @@ from typing import Any
 
 from overlay.core import arches
 from overlay.core.arches import Arch
+from overlay.core.errors import OverlayError
+from overlay.core.secrets import redact_url
 from overlay.definition import parse
 from overlay.definition.fields import At, Cli, Setting, encode, pair, setting, table
 
@@ -270,8 +272,10 @@ class ImageSpec:
         metavar="TEST=REASON",
         cli_type=pair("TEST=REASON", ("test", "reason")),
     )
-    # Not a field of the definition: the file it was loaded from, if any.
+    # Not fields of the definition: the file it was loaded from, if any, and where each value came
+    # from ("--flag", or the line in that file), so later stages can point at it.
     source: Path | None = field(default=None)
+    origins: Mapping[str, str | int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -289,14 +293,24 @@ class ImageSpec:
         at = At(Path("/"), flag="--name") if self.source is None else At(Path("/"), label="name")
         return parse.check_name(self.name_template, fields, at)
 
+    def error(self, key: str, message: str, hint: str | None = None) -> OverlayError:
+        """An error about field `key`, naming the flag or the definition's file and line it came from."""
+        origin = self.origins.get(key)
+        if isinstance(origin, str):
+            return OverlayError(f"{origin}: {message}", hint=hint)
+        return OverlayError(message, hint=hint, path=self.source, line=origin)
+
     @property
     def release_version(self) -> str:
         """CLOUD_RELEASE_VERSION the way debian-cloud-images computes it."""
         return self.version if self.type is BuildType.dev else f"{self.date}-{self.version}"
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest's `image` section: every field under its key, plus the definition's path."""
-        data = {s.key: encode(getattr(self, s.attr)) for s in settings()}
+        """The manifest's `image` section: every field under its key, plus the definition's path.
+
+        Credentials in URLs (a proxy's password) are masked: a manifest is published.
+        """
+        data = {s.key: _masked(encode(getattr(self, s.attr))) for s in settings()}
         data["source"] = str(self.source) if self.source else None
         return data
 
@@ -310,6 +324,16 @@ class ImageSpec:
     def content(self) -> dict[str, Any]:
         """The fields that change the image's content (what `diff` compares)."""
         return {s.key: encode(getattr(self, s.attr)) for s in settings() if s.content}
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value
 
 
 def settings() -> list[Setting]:

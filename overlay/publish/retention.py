@@ -25,7 +25,10 @@ class Policy:
     delete_after: int = DELETE_AFTER_DAYS
 
     def __post_init__(self) -> None:
-        if self.hide_after < 0 or self.delete_after < self.hide_after:
+        for flag, days in (("--hide-after", self.hide_after), ("--delete-after", self.delete_after)):
+            if days < 1:
+                raise OverlayError(f"retention: {flag} must be a positive number of days, got {days}")
+        if self.delete_after < self.hide_after:
             raise OverlayError(
                 f"retention: --delete-after {self.delete_after} is less than --hide-after {self.hide_after}",
                 hint="e.g. --hide-after 14 --delete-after 60",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from overlay.build import outputs
 from overlay.core import commands, log
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
@@ -131,14 +131,13 @@ def _side_files(build: Build, stage: Path, stem: str) -> dict[str, Any]:
         shutil.copyfile(path, stage / f"{stem}.{middle}.junit.xml")
         junit[middle] = f"{stem}.{middle}.junit.xml"
     fai = build.file(".fai-logs")
-    if fai.is_dir():
-        shutil.copytree(fai, stage / f"{stem}.fai-logs", symlinks=True, ignore=_no_links)
+    if fai.is_dir() and not fai.is_symlink():
+        (stage / f"{stem}.fai-logs").mkdir()
+        for name in outputs.FAI_LOGS:  # only the logs fai-overlay knows (and scrubbed at build time)
+            if (fai / name).is_file() and not (fai / name).is_symlink():
+                shutil.copyfile(fai / name, stage / f"{stem}.fai-logs" / name)
         logs["fai-logs/"] = f"{stem}.fai-logs/"
     return {"manifest": f"{stem}.json", "logs": logs, "junit": junit}
-
-
-def _no_links(directory: str, names: list[str]) -> list[str]:
-    return [n for n in names if os.path.islink(os.path.join(directory, n))]
 
 
 def stage_version(

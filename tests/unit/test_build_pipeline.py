@@ -25,7 +25,7 @@ def _recorded(tmp_path: Path) -> tuple[Path, Path]:
     overlay = tmp_path / "hello"
     shutil.copytree(EXAMPLES / "hello", overlay)
     definition = tmp_path / "image.yaml"
-    definition.write_text("overlays: [hello]\nrelease: trixie\nvendor: genericcloud\n")
+    definition.write_text("overlays: [hello]\nrelease: trixie\nvendor: genericcloud\nvariables: {GREETING: hi}\n")
     (spec,) = load_images(definition)
     doc = kit.manifest_doc()
     doc["image"] = spec.to_json()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from overlay.compose import overlaydef
-from overlay.compose.merge import Layer, LayerKind, check_requires, collect, compose
+from overlay.compose.merge import Layer, LayerKind, check_requires, collect
+from overlay.compose.write import compose
 from overlay.core.errors import OverlayError
 
 Maker = Callable[..., Path]

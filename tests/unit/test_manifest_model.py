@@ -56,7 +56,12 @@ def _mutate(doc: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dic
         (("image", "arch"), "sparc", "image.arch: arch 'sparc' is not one of"),
         (("image", "vendor"), ["x"], "image.vendor: vendor must be a string"),
         (("image", "formats"), ["raw", "raw"], "image.formats[1]: format 'raw' is listed twice"),
-        (("image", "variables"), {"LD_X": None}, "image.variables.LD_X: variable LD_X must be a string"),
+        (("image", "variables"), {"MY_X": None}, "image.variables.MY_X: variable MY_X must be a string"),
+        (
+            ("image", "variables"),
+            {"LD_PRELOAD": "x"},
+            "image.variables.LD_PRELOAD: variable name 'LD_PRELOAD' is not",
+        ),
         (("name",), "../../etc/x", "name: '../../etc/x' is not a safe image name"),
         (("source_packages", 0), "glibc", "source_packages[0]: expected a mapping, got a string"),
         (
