@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import BUILD_ARGS, REPO, Built, HostState, cli
+from tests.proxy import Seen, forward_proxy
+from tests.support import (
+    BUILD_ARGS,
+    CANARY,
+    CANARY_VARIABLE,
+    EXAMPLES,
+    PROXY_PASSWORD,
+    REPO,
+    Built,
+    HostState,
+    cli,
+)
 
 ARTIFACTS = Path(os.environ.get("FAI_OVERLAY_ARTIFACTS", REPO / "test-artifacts"))
 
@@ -44,13 +55,15 @@ class ImageBuilder:
         self.artifacts = artifacts
         self.cache: dict[tuple[str, ...], Built] = {}
 
-    def build(self, image: Path, *args: str, key: str | None = None) -> Built:
+    def build(
+        self, image: Path, *args: str, key: str | None = None, env: dict[str, str] | None = None
+    ) -> Built:
         cache_key = (str(image), *args) if key is None else (key,)
         if cache_key in self.cache:
             return self.cache[cache_key]
         out = self.root / (key or f"build{len(self.cache)}")
         t0 = time.monotonic()
-        proc = cli("build", image, "-o", out, "--json", *BUILD_ARGS, *args)
+        proc = cli("build", image, "-o", out, "--json", *BUILD_ARGS, *args, env=env)
         seconds = time.monotonic() - t0
         (self.artifacts / "builds").mkdir(exist_ok=True)
         (self.artifacts / "builds" / f"{out.name}.stderr.txt").write_text(proc.stderr)
@@ -90,6 +103,23 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     leaks = HostState().leaks_since(before)
     assert not leaks, "; ".join(leaks)
+
+
+@pytest.fixture(scope="session")
+def canary_proxy() -> Iterator[tuple[str, Seen]]:
+    """An apt proxy for the canary build: its URL carries the password the outputs must never show."""
+    with forward_proxy() as (port, seen):
+        yield f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{port}", seen
+
+
+@pytest.fixture
+def default_again(builder: ImageBuilder, canary_proxy: tuple[str, Seen]) -> Built:
+    """The default image a second time, built through a proxy with a password and a canary in the
+    environment (tests/integration/test_secrets.py checks that neither reaches an output)."""
+    url, _ = canary_proxy
+    return builder.build(
+        EXAMPLES / "default.yaml", "--apt-proxy", url, key="default-again", env={CANARY_VARIABLE: CANARY}
+    )
 
 
 def dci_checkout() -> Path | None:

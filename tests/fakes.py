@@ -13,6 +13,7 @@ class FakeRunner(Runner):
     """Records argv lists; answers with scripted results (by argv prefix), else exit 0."""
 
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    options: list[dict[str, object]] = field(default_factory=list)  # the keyword arguments of each call
     responses: dict[str, Result] = field(default_factory=dict)
     # argv[0] -> a function that acts like the tool (writes its files), returning its result
     tools: dict[str, Callable[[list[str]], Result]] = field(default_factory=dict)
@@ -26,14 +27,16 @@ class FakeRunner(Runner):
                 return result
         return Result(tuple(argv), 0)
 
-    def run(self, argv: Argv, **_: object) -> Result:  # type: ignore[override]
+    def run(self, argv: Argv, **kwargs: object) -> Result:  # type: ignore[override]
         args = [str(a) for a in argv]
         self.calls.append(tuple(args))
+        self.options.append(kwargs)
         return self._answer(args)
 
     def stream(self, argv: Argv, **kwargs: object) -> int:  # type: ignore[override]
         args = [str(a) for a in argv]
         self.calls.append(tuple(args))
+        self.options.append(kwargs)
         on_line = kwargs.get("on_line")
         log_file = kwargs.get("log_file")
         result = self._answer(args)

@@ -16,6 +16,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The project's mirror lags: its forky Release files are past their Valid-Until
 # (docs/testing.md). Test builds accept Release files up to this many days old.
 BUILD_ARGS = ["--apt-max-age", os.environ.get("FAI_OVERLAY_TEST_APT_MAX_AGE", "60")]
+# What the canary build carries and no output may show (tests/integration/test_secrets.py).
+CANARY_VARIABLE, CANARY = "CI_JOB_TOKEN", "fo-canary-3f9a2c71"
+PROXY_PASSWORD = "fo-proxy-pw-8e41d0"
 
 
 def cli(
@@ -102,3 +105,29 @@ class Built:
 
     def package_names(self) -> set[str]:
         return {p["name"] for p in self.manifest["packages"]}
+
+
+def secrets_in(root: Path) -> list[str]:
+    """Files under `root` holding the canary or the proxy password (holes of sparse images skipped)."""
+    needles = (CANARY.encode(), PROXY_PASSWORD.encode())
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+        with path.open("rb") as f:
+            size, pos, tail = path.stat().st_size, 0, b""
+            while pos < size:
+                try:
+                    start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
+                    end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+                except OSError:
+                    break
+                f.seek(start)
+                while start < end:
+                    chunk = tail + f.read(min(8 << 20, end - start))
+                    if any(n in chunk for n in needles):
+                        found.append(str(path))
+                        start = end = size
+                        break
+                    start += len(chunk) - len(tail)
+                    tail = chunk[-64:]
+                pos = end
+    return found

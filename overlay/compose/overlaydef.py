@@ -14,6 +14,7 @@ FAI_DIRS = ("class", "package_config", "files", "hooks", "scripts", "debconf", "
 NON_SPACE = (
     "overlay.yaml",
     "tests",
+    "templates",  # partials for `include` in *.j2 files; not copied into the config space
     "README",
     "README.md",
     "README.rst",

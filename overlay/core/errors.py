@@ -45,7 +45,13 @@ class OverlayError(Exception):
         text = f"{self.location()}{self.message}"
         if self.hint:
             text += f" (hint: {self.hint})"
-        return text
+        return one_line(text)
+
+
+def one_line(text: str) -> str:
+    """Input quoted in a message cannot break it over lines or send terminal escapes."""
+    text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 class BuildFailed(OverlayError):

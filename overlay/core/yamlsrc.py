@@ -19,6 +19,7 @@ from overlay.core.errors import OverlayError
 Key = tuple[str | int, ...]
 MAX_BYTES = 1 << 20  # an image definition or overlay.yaml is a few KiB
 MAX_DEPTH = 32
+PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -96,6 +97,10 @@ def _convert(node: yaml.Node, key: Key, lines: dict[Key, int], path: Path, seen:
     if len(key) > MAX_DEPTH:
         raise OverlayError(f"YAML nested more than {MAX_DEPTH} levels deep", path=path, line=line)
     lines.setdefault(key, line)
+    if isinstance(node, yaml.CollectionNode) and node.tag not in PLAIN_TAGS:
+        raise OverlayError(
+            f"YAML tag {node.tag} is not supported", path=path, line=line, hint="remove the tag"
+        )
     if isinstance(node, yaml.MappingNode):
         seen.add(id(node))
         out: dict[str, Any] = {}
@@ -122,4 +127,5 @@ def _convert(node: yaml.Node, key: Key, lines: dict[Key, int], path: Path, seen:
     try:
         return _scalar(node)  # type: ignore[arg-type]
     except yaml.YAMLError as exc:
-        raise OverlayError(f"invalid YAML value: {exc}", path=path, line=line) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise OverlayError(f"invalid YAML value: {problem}", path=path, line=line) from None

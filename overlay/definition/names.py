@@ -41,7 +41,10 @@ def valid_class(name: str) -> bool:
 
 def valid_variable(name: str) -> bool:
     return (
-        bool(VAR_RE.match(name)) and name not in RESERVED_VARS and not name.startswith(RESERVED_VAR_PREFIXES)
+        bool(VAR_RE.match(name))
+        and name not in RESERVED_VARS
+        and not name.startswith(RESERVED_VAR_PREFIXES)
+        and not name.endswith("_PROXY")
     )
 
 

@@ -9,10 +9,13 @@ string`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from debian.debian_support import Version
 
 from overlay.core.errors import OverlayError
 from overlay.definition import names
@@ -167,13 +170,50 @@ class FailedBuild:
     log: str
 
 
+PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")  # Debian policy 5.6.1
+ARCH_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+LAYER_KINDS = ("base", "overlay", "internal")
+
+
+def _check_version(where: str, version: str) -> None:
+    try:
+        Version(version)
+    except ValueError:
+        raise typed.ShapeError(where, f"'{version}' is not a Debian version") from None
+
+
+def _check_packages(m: BuildManifest) -> None:
+    for i, p in enumerate(m.packages):
+        for key, value, rule, what in (
+            ("name", p.name, PACKAGE_RE, "package name"),
+            ("source", p.source, PACKAGE_RE, "source package name"),
+            ("architecture", p.architecture, ARCH_RE, "architecture"),
+        ):
+            if not rule.match(value):
+                raise typed.ShapeError(f"packages[{i}].{key}", f"'{value}' is not a Debian {what}")
+        _check_version(f"packages[{i}].version", p.version)
+        _check_version(f"packages[{i}].source_version", p.source_version)
+    for i, src in enumerate(m.source_packages):
+        if not PACKAGE_RE.match(src.name):
+            raise typed.ShapeError(
+                f"source_packages[{i}].name", f"'{src.name}' is not a Debian source package name"
+            )
+        _check_version(f"source_packages[{i}].version", src.version)
+
+
 def _check(m: BuildManifest) -> None:
-    """Meaning checks: names that become file names must be plain, safe names."""
+    """Meaning checks: names that become file names are plain; packages have Debian names and versions."""
     if not names.valid_image_name(m.name):
         raise typed.ShapeError("name", f"'{m.name}' is not a safe image name ({names.IMAGE_NAME_HINT})")
     for i, out in enumerate(m.outputs):
         if not names.valid_image_name(out.file):
             raise typed.ShapeError(f"outputs[{i}].file", f"'{out.file}' is not a plain file name")
+    for i, layer in enumerate(m.layers):
+        if layer.kind not in LAYER_KINDS:
+            raise typed.ShapeError(
+                f"layers[{i}].kind", f"'{layer.kind}' is not one of {', '.join(LAYER_KINDS)}"
+            )
+    _check_packages(m)
 
 
 def parse(data: Any, where: Path | str) -> BuildManifest:

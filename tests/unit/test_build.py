@@ -269,3 +269,44 @@ def test_build_checks_the_host_and_takes_the_lock(setup, monkeypatch) -> None:  
     result = run.build(build.plan, build.runner)
     assert checked == ["root:build", "tools", f"binfmt:{build.plan.spec.arch}"]
     assert result.manifest.is_file() and build.plan.host.lock.exists()
+
+
+CANARY = "fo-canary-7d3b9e"
+PASSWORD = "fo-pw-51c0a8"
+
+
+def test_no_host_secret_and_no_proxy_password_reach_the_output(setup, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CI_JOB_TOKEN", CANARY)
+    proxy = f"http://builder:{PASSWORD}@127.0.0.1:3128"
+    build, simulation = setup({"apt_proxy": proxy})
+
+    def fai(argv: list[str]) -> Result:
+        result = simulation(argv)
+        env = build.runner.options[-1]["env"]
+        assert (
+            env["http_proxy"] == proxy and "CI_JOB_TOKEN" not in env
+        )  # FAI gets the password, not the token
+        assert build.runner.options[-1]["inherit"] is False
+        logs = next(build.plan.host.fai_logs.iterdir())
+        (logs / "variables.log").write_text(f"CI_JOB_TOKEN={CANARY}\nhttp_proxy={proxy}\nSUITE=trixie\n")
+        (logs / "software.log").write_text(f"Get:1 {proxy}/debian trixie InRelease\n")
+        (logs / "unknown-host-file").write_text(CANARY)
+        return Result(result.argv, 0, result.stdout + f"Using proxy {proxy}\n")
+
+    build.runner.tools["fai-diskimage"] = fai
+    manifest = model.load(run.execute(build).manifest)
+    leaks = [
+        str(p)
+        for p in build.plan.out_dir.rglob("*")
+        if p.is_file() and (CANARY.encode() in p.read_bytes() or PASSWORD.encode() in p.read_bytes())
+    ]
+    assert not leaks, f"secrets in {leaks}"
+    logs = build.plan.out_dir / f"{build.plan.name}.fai-logs"
+    assert (logs / "variables.log").read_text() == "http_proxy=http://***@127.0.0.1:3128\nSUITE=trixie\n"
+    assert not (logs / "unknown-host-file").exists()
+    assert manifest.image.apt_proxy == "http://***@127.0.0.1:3128"
+    assert manifest.fai.env["http_proxy"] == "http://***@127.0.0.1:3128"
+    assert (
+        "Using proxy http://***@127.0.0.1:3128"
+        in (build.plan.out_dir / f"{build.plan.name}.build.log").read_text()
+    )

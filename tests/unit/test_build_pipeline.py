@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -25,7 +26,9 @@ def _recorded(tmp_path: Path) -> tuple[Path, Path]:
     overlay = tmp_path / "hello"
     shutil.copytree(EXAMPLES / "hello", overlay)
     definition = tmp_path / "image.yaml"
-    definition.write_text("overlays: [hello]\nrelease: trixie\nvendor: genericcloud\nvariables: {GREETING: hi}\n")
+    definition.write_text(
+        "overlays: [hello]\nrelease: trixie\nvendor: genericcloud\nvariables: {GREETING: hi}\n"
+    )
     (spec,) = load_images(definition)
     doc = kit.manifest_doc()
     doc["image"] = spec.to_json()
@@ -179,3 +182,49 @@ def test_foreign_builds_enable_binfmt(tmp_path: Path, monkeypatch: pytest.Monkey
     assert done == [f"enabled the {foreign.qemu_user} binfmt handler"]
     assert runner.calls == [("update-binfmts", "--enable", foreign.qemu_user)]
     assert hostsetup.ensure_binfmt(foreign, FakeRunner()) == []  # already enabled: nothing to do
+
+
+def test_a_rebuild_asks_again_for_credentials_the_manifest_masked(tmp_path: Path) -> None:
+    path, _ = _recorded(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["image"]["apt_proxy"] = "http://***@127.0.0.1:3128"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(OverlayError, match="the recorded apt_proxy had credentials") as info:
+        pipeline.spec_from_manifest(path, allow_changed=False)
+    assert info.value.hint == "give it again: --apt-proxy URL"
+    again = pipeline.spec_from_manifest(path, False, {"apt_proxy": "http://u:p@127.0.0.1:3128"})
+    assert again.apt_proxy == "http://u:p@127.0.0.1:3128"
+
+
+def test_plan_shows_no_credentials(tmp_path: Path) -> None:
+    from tests.support import cli
+
+    proc = cli(
+        "plan", EXAMPLES / "default.yaml", "--apt-proxy", "http://u:s3cr3t-pw@127.0.0.1:3128", "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "s3cr3t-pw" not in proc.stdout and json.loads(proc.stdout)["env"]["http_proxy"] == (
+        "http://***@127.0.0.1:3128"
+    )
+    text = cli("plan", EXAMPLES / "default.yaml", "--apt-proxy", "http://u:s3cr3t-pw@127.0.0.1:3128")
+    assert "s3cr3t-pw" not in text.stdout and "http_proxy=http://***@127.0.0.1:3128" in text.stdout
+
+
+def test_fai_gets_only_the_allow_listed_host_environment() -> None:
+    from overlay.build import environment
+    from overlay.build.plan import make_plan
+
+    (spec,) = load_images(EXAMPLES / "default.yaml")
+    plan = make_plan(spec, Path("/tmp/out"))
+    host = {
+        "PATH": "/usr/bin",
+        "CI_JOB_TOKEN": "x",
+        "LD_PRELOAD": "/evil.so",
+        "https_proxy": "http://p:3128",
+    }
+    env = environment.for_fai(plan, host)
+    assert env["PATH"] == "/usr/bin" and env["https_proxy"] == "http://p:3128"
+    assert "CI_JOB_TOKEN" not in env and "LD_PRELOAD" not in env
+    assert set(env) == set(environment.HOST_VARIABLES) & set(host) | set(plan.env)
+    text = "CI_JOB_TOKEN=x\nPATH=/usr/bin\nSUITE=trixie\n"
+    assert environment.scrub_variables(text, env, host) == "PATH=/usr/bin\nSUITE=trixie\n"

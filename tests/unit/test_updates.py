@@ -33,15 +33,15 @@ def installed(*pkgs: tuple[str, str, str], backports: tuple[str, ...] = ()) -> d
 
 
 def test_versions_use_debian_ordering_not_strings() -> None:
-    doc = installed(("a", "1.9-1", "amd64"), ("b", "2.0-1", "amd64"), ("c", "1:0.5-1", "amd64"))
+    doc = installed(("aa", "1.9-1", "amd64"), ("bb", "2.0-1", "amd64"), ("cc", "1:0.5-1", "amd64"))
     fetcher = mirror(
-        trixie=[("a", "1.10-1", "amd64"), ("b", "2.0~rc1-1", "amd64"), ("c", "3.0-1", "amd64")],
+        trixie=[("aa", "1.10-1", "amd64"), ("bb", "2.0~rc1-1", "amd64"), ("cc", "3.0-1", "amd64")],
         trixie_updates=[],
         trixie_security=[],
     )
     report = updates.check(kit.typed(doc), fetcher)
     # "1.10" > "1.9" (as strings it is not); "2.0~rc1" < "2.0"; epoch 1: beats 3.0
-    assert [(u.name, u.candidate) for u in report.updates] == [("a", "1.10-1")]
+    assert [(u.name, u.candidate) for u in report.updates] == [("aa", "1.10-1")]
     assert report.exit_code is ExitCode.UPDATES
 
 
