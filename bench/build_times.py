@@ -5,7 +5,7 @@ built through fai-overlay and by plain fai-diskimage with the same classes.
 Prints a table; asserts nothing. Needs root, the Debian mirror, and for the
 official config space a debian-cloud-images checkout in $FAI_OVERLAY_DCI.
 
-    bench/build_times.py [--out /var/tmp/fai-overlay-bench] [--skip-default] [--skip-dci]
+    .venv/bin/python bench/build_times.py [--out /var/tmp/fai-overlay-bench] [--skip-default] [--skip-dci]
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+
+try:  # fai-overlay's dependencies: the venv has them, the system's python3 does not
+    import debian  # noqa: F401
+    import jinja2  # noqa: F401
+    import pexpect  # noqa: F401
+    import sh  # noqa: F401
+    import yaml  # noqa: F401
+except ImportError:
+    sys.exit(f"{sys.argv[0]}: run it with the venv's Python: .venv/bin/python {sys.argv[0]}")
 FAI_OVERLAY = [sys.executable, "-m", "overlay"]
 
 

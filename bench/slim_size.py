@@ -5,7 +5,7 @@ against genericcloud from the same base, built the same day.
 Prints a table; asserts nothing. Needs root and the Debian mirror; the
 official config space is included when $FAI_OVERLAY_DCI is set.
 
-    bench/slim_size.py [--out /var/tmp/fai-overlay-bench-slim]
+    .venv/bin/python bench/slim_size.py [--out /var/tmp/fai-overlay-bench-slim]
 """
 
 from __future__ import annotations
@@ -20,6 +20,15 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+
+try:  # fai-overlay's dependencies: the venv has them, the system's python3 does not
+    import debian  # noqa: F401
+    import jinja2  # noqa: F401
+    import pexpect  # noqa: F401
+    import sh  # noqa: F401
+    import yaml  # noqa: F401
+except ImportError:
+    sys.exit(f"{sys.argv[0]}: run it with the venv's Python: .venv/bin/python {sys.argv[0]}")
 
 
 def build(definition: Path, out: Path, *extra: str) -> dict[str, object]:

@@ -22,7 +22,11 @@ PROXY_PASSWORD = "fo-proxy-pw-8e41d0"
 
 
 def cli(
-    *args: str | Path, check: bool = False, timeout: float = 3600, env: dict[str, str] | None = None
+    *args: str | Path,
+    check: bool = False,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess[str]:
     """Run `fai-overlay ARGS` as a user would, capturing stdout and stderr."""
     proc = subprocess.run(
@@ -30,8 +34,8 @@ def cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        cwd=cwd,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

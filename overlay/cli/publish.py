@@ -10,6 +10,8 @@ from overlay.cli import args as common
 from overlay.core import log, paths
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
+from overlay.definition.fields import At
+from overlay.definition.parse import url
 from overlay.manifest import model
 from overlay.publish import diff, publisher, retention, sources, updates
 from overlay.publish.fetch import Fetcher
@@ -18,6 +20,18 @@ from overlay.publish.tree import Kind
 SNAPSHOT_HINT = (
     "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/"
 )
+
+
+def mirrors(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """--mirror and --security-mirror, checked like the definition's URLs (exit 2 when wrong)."""
+    here = Path.cwd()
+    return tuple(  # type: ignore[return-value]
+        url(value, At(here, flag=flag, key=(key,))) if value is not None else None
+        for value, flag, key in (
+            (args.mirror, "--mirror", "mirror"),
+            (args.security_mirror, "--security-mirror", "security_mirror"),
+        )
+    )
 
 
 def _mirror_args(p: argparse.ArgumentParser) -> None:
@@ -42,14 +56,11 @@ def register_sources(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run_sources(args: argparse.Namespace) -> int:
     data = model.load(args.manifest)
+    mirror, security_mirror = mirrors(args)
+    paths.check_output_dir(args.output, "-o")
     args.output.mkdir(parents=True, exist_ok=True)
     result = sources.collect(
-        data,
-        args.output,
-        Fetcher(),
-        mirror=args.mirror,
-        security_mirror=args.security_mirror,
-        jobs=args.jobs,
+        data, args.output, Fetcher(), mirror=mirror, security_mirror=security_mirror, jobs=args.jobs
     )
     sources.write_bundle(result, args.output)
     if args.json:
@@ -98,7 +109,8 @@ def register_check_updates(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_check_updates(args: argparse.Namespace) -> int:
     data = model.load(args.manifest)
-    report = updates.check(data, Fetcher(), mirror=args.mirror, security_mirror=args.security_mirror)
+    mirror, security_mirror = mirrors(args)
+    report = updates.check(data, Fetcher(), mirror=mirror, security_mirror=security_mirror)
     if args.json:
         common.print_json(report.to_json())
     else:
@@ -182,7 +194,7 @@ def run_publish(args: argparse.Namespace) -> int:
         else:
             print(f"{'would publish' if d.publish else 'not published'} ({d.release}): {d.reason}")
     for a in outcome.retention:
-        if a.action == "delete":
+        if a.action == "delete" or outcome.dry_run:
             print(("would " if outcome.dry_run else "") + a.describe())
     if not outcome.dry_run:
         log.info(f"results page: {args.tree / 'index.html'}")

@@ -167,10 +167,10 @@ def publish(
                 _publish_release(root, kind, group, decision, today, runner)
         pending = {d.release for d in decisions if d.publish and dry_run and kind is Kind.daily}
         actions = retention.plan(root, today, policy, pending)
-        for action in actions:
-            if action.action == "delete" or dry_run:
-                log.info(("would " if dry_run else "") + action.describe())
-        if not dry_run:
+        if not dry_run:  # the command line reports the actions (a dry run's only on stdout)
+            for action in actions:
+                if action.action == "delete":
+                    log.info(action.describe())
             retention.apply(actions)
             for release in tree.releases(root):
                 for k in Kind:
