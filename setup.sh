@@ -14,7 +14,7 @@ fi
 
 # build: FAI and the tools its hooks call; verify: QEMU and firmware for every
 # architecture; cross: foreign-architecture builds; tests: the test suite.
-BUILD="fai-server fai-setup-storage debootstrap qemu-utils fdisk dosfstools mtools xz-utils zstd
+BUILD="fai-server fai-setup-storage debootstrap qemu-utils fdisk dosfstools mtools xz-utils zstd apt-cacher-ng
        debsums python3-pytest python3-yaml git ca-certificates util-linux"
 VERIFY="qemu-system-x86 qemu-system-arm qemu-system-ppc ovmf qemu-efi-aarch64 cloud-image-utils
         genisoimage openssh-client openssl"
@@ -25,6 +25,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $BUILD $VERIFY $CROSS $TESTS
+# fai-overlay starts its own apt-cacher-ng per build (cache: auto); the system service is not needed.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled apt-cacher-ng >/dev/null 2>&1; then
+    systemctl disable --now apt-cacher-ng >/dev/null 2>&1 || true
+fi
 
 /usr/bin/python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

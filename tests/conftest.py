@@ -122,6 +122,17 @@ def default_again(builder: ImageBuilder, canary_proxy: tuple[str, Seen]) -> Buil
     )
 
 
+@pytest.fixture
+def genericcloud(builder: ImageBuilder) -> Built:
+    """genericcloud from the embedded base, built through a package cache in a fresh directory
+    (cache: auto); tests/integration/test_cache.py rebuilds it offline from that cache."""
+    return builder.build(EXAMPLES / "genericcloud.yaml", *cache_args(builder, "auto"), key="genericcloud")
+
+
+def cache_args(builder: ImageBuilder, mode: str) -> list[str]:
+    return ["--cache", mode, "--cache-dir", str(builder.root / "apt-cache")]
+
+
 def dci_checkout() -> Path | None:
     value = os.environ.get("FAI_OVERLAY_DCI")
     return Path(value) if value else None

@@ -30,9 +30,17 @@ def host_part(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: environ[k] for k in HOST_VARIABLES if environ.get(k)}
 
 
-def for_fai(plan: Plan, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The whole environment of the fai-diskimage process (the runner adds nothing to it)."""
-    return {**host_part(environ), **plan.env}
+def for_fai(
+    plan: Plan, environ: Mapping[str, str] | None = None, proxy: str | None = None
+) -> dict[str, str]:
+    """The whole environment of the fai-diskimage process (the runner adds nothing to it).
+
+    `proxy` is the package cache's URL when the build runs through one.
+    """
+    env = {**host_part(environ), **plan.env}
+    if proxy:
+        env["http_proxy"] = proxy
+    return env
 
 
 def redactor(plan: Plan, environ: Mapping[str, str] | None = None) -> Redactor:

@@ -15,10 +15,10 @@ from overlay.compose import classes as classlist
 from overlay.compose import merge, overlaydef
 from overlay.compose.base import Base, resolve
 from overlay.compose.merge import Layer, LayerKind
-from overlay.core import commands, resources
+from overlay.core import commands, debian, resources
 from overlay.core.errors import OverlayError
 from overlay.core.secrets import redact_url
-from overlay.definition.spec import ImageSpec
+from overlay.definition.spec import Cache, ImageSpec
 
 MIRROR_CLASS = "FAI_OVERLAY_MIRROR"
 INTERNAL_LAYER = "fai-overlay"
@@ -143,6 +143,8 @@ def _class_entries(spec: ImageSpec, base: Base, layers: list[Layer]) -> list[cla
     extra += [(c, "listed in the image definition") for c in spec.classes]
     if spec.mirror or spec.security_mirror:
         extra.append((MIRROR_CLASS, "build through the mirror setting"))
+    elif spec.cache is not Cache.none:
+        extra.append((MIRROR_CLASS, "build through the package cache (plain http sources during the build)"))
     return classlist.compute(
         base.classmap,
         release=spec.release,
@@ -178,11 +180,14 @@ def _env(spec: ImageSpec, base: Base, work: Path, apt_dir: Path) -> dict[str, st
     # build-only apt settings (always: see overlay/data/internal/hooks/instsoft.LAST)
     env["APT_CONFIG"] = str(apt_dir / "apt.conf")
     env["FAI_OVERLAY_APT_DIR"] = str(apt_dir)
-    if spec.mirror:
-        env["FAI_OVERLAY_MIRROR"] = spec.mirror
-    if spec.security_mirror:
-        env["FAI_OVERLAY_SECURITY_MIRROR"] = spec.security_mirror
-    if spec.apt_proxy:
+    cached = spec.cache is not Cache.none  # a cache keeps http only: the build reads http sources
+    mirror = spec.mirror or (debian.DEFAULT_MIRROR if cached else None)
+    security = spec.security_mirror or (debian.DEFAULT_SECURITY_MIRROR if cached else None)
+    if mirror:
+        env["FAI_OVERLAY_MIRROR"] = mirror
+    if security:
+        env["FAI_OVERLAY_SECURITY_MIRROR"] = security
+    if spec.apt_proxy and not cached:  # with a cache, the build's proxy is the cache (set when it runs)
         env["http_proxy"] = spec.apt_proxy
     env.update(spec.variables)
     return env

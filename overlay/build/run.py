@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from overlay import __version__
-from overlay.build import environment, faistatus, hostsetup, outputs
+from overlay.build import cache, environment, faistatus, hostsetup, outputs
 from overlay.build.faiprogress import FaiProgress
 from overlay.build.plan import Plan
 from overlay.compose import write
@@ -55,6 +55,12 @@ class BuildRun:
     t0: float = field(default_factory=time.monotonic)
     fai: FaiRun = field(default_factory=FaiRun)
     verdict: faistatus.Verdict = field(default_factory=faistatus.Verdict)
+    cache: cache.CacheRun | None = None
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy apt and debootstrap use in the build: the package cache, or apt_proxy."""
+        return self.cache.url if self.cache else self.plan.spec.apt_proxy
 
     @property
     def log_path(self) -> Path:
@@ -90,8 +96,8 @@ def prepare_apt(run: BuildRun) -> None:
     if plan.spec.host_ca and plan.host.host_ca.is_file():
         shutil.copyfile(plan.host.host_ca, plan.apt_dir / "ca.crt")
         lines.append(f'Acquire::https::CaInfo "{plan.apt_dir / "ca.crt"}";')
-    if plan.spec.apt_proxy:
-        lines.append(f'Acquire::http::Proxy "{plan.spec.apt_proxy}";')
+    if run.proxy:
+        lines.append(f'Acquire::http::Proxy "{run.proxy}";')
     if plan.spec.apt_max_age:
         # a Release file counts as valid until its Date plus this, whatever its Valid-Until says
         lines.append(f'Acquire::Min-ValidTime "{plan.spec.apt_max_age * 86400}";')
@@ -111,7 +117,7 @@ def run_fai(run: BuildRun) -> None:
             handle.flush()
             progress.feed(line)
 
-        env = environment.for_fai(plan)
+        env = environment.for_fai(plan, proxy=run.cache.url if run.cache else None)
         try:
             run.fai.returncode = run.runner.stream(plan.argv, env=env, on_line=on_line, inherit=False)
         finally:
@@ -125,7 +131,7 @@ def collect_fai_logs(run: BuildRun) -> None:
     if name is None or not (plan.host.fai_logs / name).is_dir():
         return
     dest = plan.out_dir / f"{plan.name}.fai-logs"
-    given = environment.for_fai(plan)
+    given = environment.for_fai(plan, proxy=run.cache.url if run.cache else None)
 
     def scrub(log_name: str, text: str) -> str:
         if log_name == "variables.log":
@@ -203,12 +209,14 @@ def execute(run: BuildRun) -> BuildResult:
     try:
         prepare_work_dir(run)
         write.compose(plan.layers, plan.cspace, plan.variables(), plan.class_names())
-        prepare_apt(run)
-        try:
-            run_fai(run)
-        finally:
-            collect_fai_logs(run)
-            release_host(run)
+        spec = plan.spec
+        with cache.running(spec.cache, spec.cache_dir, spec.apt_proxy, run.runner) as run.cache:
+            prepare_apt(run)
+            try:
+                run_fai(run)
+            finally:
+                collect_fai_logs(run)
+                release_host(run)
         verdict = judge(run)
         if not verdict.ok:
             raise fail(run, verdict.failures)
@@ -277,7 +285,9 @@ def manifest(run: BuildRun, images: list[Path]) -> model.BuildManifest:
         fai=model.FaiRecord(
             version=hostsetup.fai_version(run.runner),
             argv=list(plan.argv),
-            env=environment.redactor(plan).env(plan.shown_env()),
+            env=environment.redactor(plan).env(
+                {**plan.shown_env(), **({"http_proxy": run.cache.url} if run.cache else {})}
+            ),
             log_dir=str(run.fai.logs) if run.fai.logs else None,
             task_seconds={k: round(v, 1) for k, v in run.fai.timings.items()},
         ),
@@ -297,6 +307,7 @@ def manifest(run: BuildRun, images: list[Path]) -> model.BuildManifest:
             if esp.is_file()
             else None,
             stale_release_files=record.stale_releases(plan.state_dir),
+            package_cache=run.cache.use if run.cache else None,
         ),
         packages=packages,
         source_packages=record.source_packages(packages),

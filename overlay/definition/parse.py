@@ -127,6 +127,14 @@ def base(value: Any, at: At) -> str:
     return text if text == EMBEDDED else str(expand_path(text, at))
 
 
+def directory(value: Any, at: At) -> Path:
+    """A directory to write to; relative to where the value came from. It may not exist yet."""
+    path = expand_path(scalar(value, at), at)
+    if at.strict and path.exists() and not path.is_dir():
+        raise at.error(f"{path} is not a directory")
+    return path
+
+
 def overlay_dirs(value: Any, at: At) -> tuple[Path, ...]:
     out = []
     for i, entry in enumerate(str_list(value, at)):

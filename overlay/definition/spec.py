@@ -32,6 +32,12 @@ class BuildType(enum.StrEnum):
     official = "official"
 
 
+class Cache(enum.StrEnum):
+    none = "none"
+    auto = "auto"  # a private apt-cacher-ng for the build, fetching what it lacks
+    offline = "offline"  # the same cache, serving only what it holds: a rebuild that downloads nothing
+
+
 class Format(enum.StrEnum):
     raw = "raw"
     qcow2 = "qcow2"
@@ -230,6 +236,24 @@ class ImageSpec:
         help="an HTTP proxy for apt and debootstrap during the build only",
         parse=parse.url,
         metavar="URL",
+    )
+    cache: Cache = setting(
+        "cache",
+        help="a package cache for the build: `auto` starts a private apt-cacher-ng that keeps every "
+        "package it fetches in `cache_dir`; `offline` serves only what it holds, so the rebuild downloads "
+        "nothing. With `apt_proxy`, the cache fetches through that proxy",
+        parse=parse.enum_of(Cache),
+        default=Cache.none,
+        doc_default="`none`",
+        choices=_values(Cache),
+    )
+    cache_dir: Path = setting(
+        "cache_dir",
+        help="where the package cache keeps its files between builds",
+        parse=parse.directory,
+        default=lambda: Path("/var/cache/fai-overlay/apt"),
+        doc_default="`/var/cache/fai-overlay/apt`",
+        metavar="DIR",
     )
     host_ca: bool = setting(
         "host_ca",

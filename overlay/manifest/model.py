@@ -93,12 +93,25 @@ class EspFill:
 
 
 @dataclass(frozen=True)
+class CacheUse:
+    """What the package cache did during the build (cache: auto or offline)."""
+
+    mode: str
+    served_files: int
+    fetched_files: int  # from the mirror: 0 means the build downloaded nothing
+    fetched_bytes: int
+    fetched_packages: int
+    fetched_indices: int  # InRelease/Release, which the cache revalidates on every use
+
+
+@dataclass(frozen=True)
 class Checks:
     excused_fai_failures: list[Excuse] = field(default_factory=list)
     waived_tests: list[WaivedTest] = field(default_factory=list)
     in_build_tests: dict[str, int] = field(default_factory=dict)
     esp_filled_by_fai_overlay: EspFill | None = None
     stale_release_files: list[dict[str, str]] = field(default_factory=list)
+    package_cache: CacheUse | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from tests.support import EXAMPLES, cli
 pytestmark = pytest.mark.integration
 
 
-def test_slim_is_at_least_40_percent_smaller(builder) -> None:  # type: ignore[no-untyped-def]
-    reference = builder.build(EXAMPLES / "genericcloud.yaml", key="genericcloud")
+def test_slim_is_at_least_40_percent_smaller(builder, genericcloud) -> None:  # type: ignore[no-untyped-def]
+    reference = genericcloud
     slim = builder.build(EXAMPLES / "slim.yaml", key="slim")
     ref_size, slim_size = reference.qcow2.stat().st_size, slim.qcow2.stat().st_size
     report = {

@@ -25,3 +25,6 @@ def make_tree(tmp_path: Path) -> Callable[[str, Files], Path]:
         return root
 
     return make
+
+
+from tests.unit.buildkit import setup  # noqa: E402,F401 - the simulated-build fixture for test_build and test_cache

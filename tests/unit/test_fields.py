@@ -37,6 +37,8 @@ FLAG_VALUES: dict[str, tuple[list[str], object]] = {
     "mirror": (["--mirror", "http://m.example/debian"], "http://m.example/debian"),
     "security_mirror": (["--security-mirror", "http://m.example/sec"], "http://m.example/sec"),
     "apt_proxy": (["--apt-proxy", "http://127.0.0.1:3142"], "http://127.0.0.1:3142"),
+    "cache": (["--cache", "offline"], "offline"),
+    "cache_dir": (["--cache-dir", "/var/tmp/cache"], "/var/tmp/cache"),
     "host_ca": (["--no-host-ca"], False),
     "apt_max_age": (["--apt-max-age", "9"], 9),
     "backports": (["--backports"], True),
