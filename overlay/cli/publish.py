@@ -11,9 +11,10 @@ from overlay.core import log
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
 from overlay.manifest import model
-from overlay.publish import diff, publisher, retention, sources, updates
+from overlay.publish import archive, diff, publisher, retention, sources, updates
 from overlay.publish.fetch import Fetcher
 from overlay.publish.tree import Kind
+from overlay.publish.trust import DEBIAN_KEYRING, Trust
 
 SNAPSHOT_HINT = (
     "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/"
@@ -28,6 +29,36 @@ def _mirror_args(p: argparse.ArgumentParser) -> None:
         "--security-mirror",
         help="security mirror (default: the manifest's, else http://deb.debian.org/debian-security)",
     )
+    p.add_argument(
+        "--keyring",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help=f"verify Release files with this OpenPGP keyring instead of {DEBIAN_KEYRING}; repeatable",
+    )
+    p.add_argument(
+        "--apt-max-age",
+        type=_days,
+        metavar="DAYS",
+        help="accept Release files up to DAYS days after their Date, past their Valid-Until "
+        "(default: the manifest's apt_max_age)",
+    )
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got '{text}'") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more days, got {days}")
+    return days
+
+
+def _trust(args: argparse.Namespace, data: model.BuildManifest) -> Trust:
+    """How Release files are verified: --keyring, else Debian's; --apt-max-age, else the manifest's."""
+    max_age = data.image.apt_max_age if args.apt_max_age is None else args.apt_max_age
+    return Trust(Runner(), keyrings=tuple(args.keyring or [DEBIAN_KEYRING]), max_age=max_age)
 
 
 def register_sources(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +77,8 @@ def run_sources(args: argparse.Namespace) -> int:
     result = sources.collect(
         data,
         args.output,
-        Fetcher(),
+        Fetcher(proxy=data.image.apt_proxy),
+        trust=_trust(args, data),
         mirror=args.mirror,
         security_mirror=args.security_mirror,
         jobs=args.jobs,
@@ -55,6 +87,7 @@ def run_sources(args: argparse.Namespace) -> int:
     if args.json:
         common.print_json(result.to_json())
     else:
+        print("\n".join(archive.verified_lines(result.releases)))
         print(f"{result.tarball}: {len(result.fetched)} of {result.expected} source packages, verified")
         for m in result.missing:
             print(f"MISSING {m.name} {m.version}: {m.reason}")
@@ -98,7 +131,13 @@ def register_check_updates(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_check_updates(args: argparse.Namespace) -> int:
     data = model.load(args.manifest)
-    report = updates.check(data, Fetcher(), mirror=args.mirror, security_mirror=args.security_mirror)
+    report = updates.check(
+        data,
+        Fetcher(proxy=data.image.apt_proxy),
+        trust=_trust(args, data),
+        mirror=args.mirror,
+        security_mirror=args.security_mirror,
+    )
     if args.json:
         common.print_json(report.to_json())
     else:
