@@ -151,9 +151,10 @@ def decide(verdict: Verdict, where: str, file: str, keyrings: Sequence[Path], sn
         )
     unknown = sorted({s.keyid for s in verdict.sigs if s.no_pubkey or s.status == "ERRSIG"})
     if unknown:
+        keys = f"key {unknown[0]}, which is not" if len(unknown) == 1 else f"keys {', '.join(unknown)}, none"
         raise _refuse(
             where,
-            f"{file} is signed by key {', '.join(unknown)}, which is not in the keyring ({names})",
+            f"{file} is signed by {keys} in the keyring ({names})",
             "for another archive pass its keyring with --keyring PATH",
         )
     if verdict.sigs and not verdict.nodata:

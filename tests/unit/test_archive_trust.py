@@ -211,6 +211,10 @@ FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
         (status("NEWSIG", "REVKEYSIG K1 Revoked", f"VALIDSIG {FPR} x"), "signed by a revoked key"),
         (status("NEWSIG", "EXPSIG K1 Old", f"VALIDSIG {FPR} x"), "no valid signature \\(EXPSIG\\)"),
         (status("NEWSIG", "ERRSIG K1 22 8 01 1 9 X", "NO_PUBKEY K1"), "signed by key K1, which is not"),
+        (
+            status("NEWSIG", "ERRSIG K2 1 8 01 1 9 X", "NO_PUBKEY K2", "NEWSIG", "ERRSIG K1 1 8 01 1 9 Y"),
+            "signed by keys K1, K2, none in the keyring \\(/k.gpg\\)",
+        ),
         (status("NEWSIG", "GOODSIG K1 No validsig"), "no valid signature \\(GOODSIG\\)"),
         (status("NODATA 1"), "is not signed"),
     ],
