@@ -190,6 +190,8 @@ def verify(
                 "check the keyring (--keyring PATH)",
             )
         signature = decide(verdict, where, file, keyrings, snapshot)
+        if detached is None and not output.is_file():
+            raise _refuse(where, f"gpgv wrote no signed text for {file}", "run with --debug to see gpgv")
         payload = output.read_bytes() if detached is None else signed
     return payload, signature
 

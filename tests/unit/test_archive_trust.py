@@ -253,6 +253,12 @@ def test_gpgv_argv_and_it_runs_through_the_runner(tmp_path: Path) -> None:
     payload, sig = trust.verify(trust.Trust(runner, keyrings=(keyring,)), "trixie", b"signed")
     assert payload == b"Suite: trixie\n" and sig.signer == "Fake"
     assert runner.argv0s() == ["gpgv"] and ("--keyring", str(keyring)) == runner.calls[0][5:7]
+    runner.tools["gpgv"] = lambda argv: Result(tuple(argv), 0, status("GOODSIG K1 Fake", f"VALIDSIG {FPR}"))
+    with pytest.raises(OverlayError, match="gpgv wrote no signed text for InRelease"):
+        trust.verify(trust.Trust(runner, keyrings=(keyring,)), "trixie", b"signed")
+    runner.tools["gpgv"] = lambda argv: Result(tuple(argv), 2, "", "gpgv: keydb: broken keyring\n")
+    with pytest.raises(OverlayError, match="gpgv could not check InRelease: gpgv: keydb: broken keyring"):
+        trust.verify(trust.Trust(runner, keyrings=(keyring,)), "trixie", b"signed")
 
 
 @pytest.fixture
