@@ -17,7 +17,8 @@ from overlay.publish.tree import Kind
 from overlay.publish.trust import DEBIAN_KEYRING, Trust
 
 SNAPSHOT_HINT = (
-    "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/"
+    "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/ "
+    "with --apt-max-age DAYS (see docs/publishing.md)"
 )
 
 
