@@ -12,14 +12,17 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 2
 fi
 
-# build: FAI and the tools its hooks call; verify: QEMU and firmware for every
-# architecture; cross: foreign-architecture builds; tests: the test suite.
-BUILD="fai-server fai-setup-storage debootstrap qemu-utils fdisk dosfstools mtools xz-utils zstd apt-cacher-ng
-       debsums python3-pytest python3-yaml git ca-certificates util-linux"
+# build: FAI and the tools its hooks call, and the archive keyring with gpgv
+# (check-updates and sources verify Release files); verify: QEMU and firmware
+# for every architecture; cross: foreign-architecture builds; tests: the test
+# suite (gpg signs its fake mirror). apt-cacher-ng: the package cache (cache: auto).
+BUILD="fai-server fai-setup-storage debootstrap qemu-utils fdisk dosfstools mtools xz-utils zstd
+       debsums python3-pytest python3-yaml git ca-certificates util-linux debian-archive-keyring gpgv
+       apt-cacher-ng"
 VERIFY="qemu-system-x86 qemu-system-arm qemu-system-ppc ovmf qemu-efi-aarch64 cloud-image-utils
         genisoimage openssh-client openssl"
 CROSS="qemu-user-static binfmt-support"
-TESTS="python3-venv python3-pip chromium curl"
+TESTS="python3-venv python3-pip chromium curl gpg"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q

@@ -7,18 +7,20 @@ import datetime as dt
 from pathlib import Path
 
 from overlay.cli import args as common
-from overlay.core import log, paths
+from overlay.core import debian, log, paths, secrets
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
 from overlay.definition.fields import At
 from overlay.definition.parse import url
 from overlay.manifest import model
-from overlay.publish import diff, publisher, retention, sources, updates
+from overlay.publish import archive, diff, publisher, retention, sources, updates
 from overlay.publish.fetch import Fetcher
 from overlay.publish.tree import Kind
+from overlay.publish.trust import DEBIAN_KEYRING, Trust
 
 SNAPSHOT_HINT = (
-    "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/"
+    "try an archive snapshot: --mirror https://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>/ "
+    "with --apt-max-age DAYS (see docs/publishing.md)"
 )
 
 
@@ -35,13 +37,60 @@ def mirrors(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def _mirror_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--mirror", help="Debian mirror (default: the manifest's, else http://deb.debian.org/debian)"
-    )
+    p.add_argument("--mirror", help=f"Debian mirror (default: the manifest's, else {debian.DEFAULT_MIRROR})")
     p.add_argument(
         "--security-mirror",
-        help="security mirror (default: the manifest's, else http://deb.debian.org/debian-security)",
+        help=f"security mirror (default: the manifest's, else {debian.DEFAULT_SECURITY_MIRROR})",
     )
+    p.add_argument(
+        "--keyring",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help=f"verify Release files with this OpenPGP keyring instead of {DEBIAN_KEYRING}; repeatable",
+    )
+    p.add_argument(
+        "--apt-proxy",
+        metavar="URL",
+        help="HTTP proxy for the mirror (default: the manifest's apt_proxy; give it when the manifest "
+        "shows its credentials as ***)",
+    )
+    p.add_argument(
+        "--apt-max-age",
+        type=_days,
+        metavar="DAYS",
+        help="accept Release files up to DAYS days after their Date, past their Valid-Until "
+        "(default: the manifest's apt_max_age)",
+    )
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got '{text}'") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more days, got {days}")
+    return days
+
+
+def _proxy(args: argparse.Namespace, data: model.BuildManifest) -> str | None:
+    """--apt-proxy, else the build's; a manifest never keeps a proxy's credentials, so ask for them."""
+    if args.apt_proxy is not None:
+        return url(args.apt_proxy, At(Path.cwd(), flag="--apt-proxy", key=("apt_proxy",)))
+    proxy = data.image.apt_proxy
+    if proxy and secrets.redacted(proxy):
+        raise OverlayError(
+            f"the build went through {proxy}, whose credentials the manifest does not keep",
+            hint="give the proxy again: --apt-proxy URL",
+        )
+    return proxy
+
+
+def _trust(args: argparse.Namespace, data: model.BuildManifest) -> Trust:
+    """How Release files are verified: --keyring, else Debian's; --apt-max-age, else the manifest's."""
+    max_age = data.image.apt_max_age if args.apt_max_age is None else args.apt_max_age
+    return Trust(Runner(), keyrings=tuple(args.keyring or [DEBIAN_KEYRING]), max_age=max_age)
 
 
 def register_sources(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,12 +109,19 @@ def run_sources(args: argparse.Namespace) -> int:
     paths.check_output_dir(args.output, "-o")
     args.output.mkdir(parents=True, exist_ok=True)
     result = sources.collect(
-        data, args.output, Fetcher(), mirror=mirror, security_mirror=security_mirror, jobs=args.jobs
+        data,
+        args.output,
+        Fetcher(proxy=_proxy(args, data)),
+        trust=_trust(args, data),
+        mirror=mirror,
+        security_mirror=security_mirror,
+        jobs=args.jobs,
     )
     sources.write_bundle(result, args.output)
     if args.json:
         common.print_json(result.to_json())
     else:
+        print("\n".join(archive.verified_lines(result.releases)))
         print(f"{result.tarball}: {len(result.fetched)} of {result.expected} source packages, verified")
         for m in result.missing:
             print(f"MISSING {m.name} {m.version}: {m.reason}")
@@ -110,7 +166,13 @@ def register_check_updates(sub: argparse._SubParsersAction[argparse.ArgumentPars
 def run_check_updates(args: argparse.Namespace) -> int:
     data = model.load(args.manifest)
     mirror, security_mirror = mirrors(args)
-    report = updates.check(data, Fetcher(), mirror=mirror, security_mirror=security_mirror)
+    report = updates.check(
+        data,
+        Fetcher(proxy=_proxy(args, data)),
+        trust=_trust(args, data),
+        mirror=mirror,
+        security_mirror=security_mirror,
+    )
     if args.json:
         common.print_json(report.to_json())
     else:

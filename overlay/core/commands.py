@@ -90,3 +90,20 @@ def mdir(image: Path, offset: int, path: str = "::/") -> list[str]:
 
 def dpkg_query(admindir: Path, fmt: str) -> list[str]:
     return ["dpkg-query", f"--admindir={admindir}", "--show", f"--showformat={fmt}"]
+
+
+def gpgv(
+    keyrings: Sequence[Path],
+    signature: Path,
+    data: Path | None = None,
+    *,
+    homedir: Path,
+    output: Path | None = None,
+) -> list[str]:
+    """Verify `signature` (clear-signed, or detached over `data`); status lines on stdout (fd 1)."""
+    argv = ["gpgv", "--homedir", str(homedir), "--status-fd", "1"]
+    for keyring in keyrings:
+        argv += ["--keyring", str(keyring)]
+    if output is not None:
+        argv += ["--output", str(output)]
+    return [*argv, str(signature), *([str(data)] if data is not None else [])]

@@ -1,24 +1,31 @@
-"""Reading a Debian archive: suites, Release files, Packages and Sources indices.
+"""Reading a Debian archive: suites, verified Release files, Packages and Sources indices.
 
-Index files are checked against the sha256 in the suite's (In)Release file.
-The Release file itself is not signature-checked here (see docs/publishing.md).
+Every suite's InRelease (or Release + Release.gpg) is verified with gpgv and
+its Valid-Until checked (trust.py) before anything in it is used; index files
+are then checked against the sha256 the signed text gives for them. The files
+are parsed with python-debian (entries.py). See docs/publishing.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from debian.debian_support import Version
 
-from overlay.core import log
+from overlay.core import debian, log
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.manifest.model import BuildManifest
+from overlay.publish import entries, trust
+from overlay.publish.entries import FileRef
 from overlay.publish.fetch import Fetcher, NotFound, decompress, sha256_bytes
+from overlay.publish.trust import Signature, Trust
 
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
-DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+DEFAULT_MIRROR, DEFAULT_SECURITY_MIRROR = debian.DEFAULT_MIRROR, debian.DEFAULT_SECURITY_MIRROR
 COMPRESSIONS = (".xz", ".gz", "")
+
+__all__ = ["FileRef", "ReleaseFile", "SourceEntry", "Suite", "Trust"]
 
 
 @dataclass(frozen=True)
@@ -32,12 +39,9 @@ class Suite:
     def url(self) -> str:
         return f"{self.base_url.rstrip('/')}/dists/{self.name}"
 
-
-@dataclass(frozen=True)
-class FileRef:
-    name: str
-    size: int
-    sha256: str
+    @property
+    def snapshot(self) -> bool:
+        return trust.is_snapshot(self.base_url)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class SourceEntry:
     directory: str
     files: tuple[FileRef, ...]
     suite: str
+    signed: bool = True  # False: found at its pool path, in no signed index
 
     def url(self, filename: str) -> str:
         return f"{self.base_url.rstrip('/')}/{self.directory.strip('/')}/{filename}"
@@ -59,22 +64,41 @@ class SourceEntry:
 
 @dataclass(frozen=True)
 class ReleaseFile:
-    suite: Suite
-    fields: dict[str, str]
-    sha256: dict[str, tuple[str, int]]
+    """A suite's Release file, verified: its signature, freshness and the fields used here."""
 
-    def index(self, component_path: str) -> tuple[str, str, int] | None:
+    suite: Suite
+    info: entries.ReleaseInfo
+    signature: Signature
+    stale: str | None = None  # set when only apt_max_age keeps it valid
+
+    def index(self, component_path: str) -> tuple[str, FileRef] | None:
         """The best-compressed variant of e.g. 'main/binary-<arch>/Packages' listed here."""
         for ext in COMPRESSIONS:
-            entry = self.sha256.get(component_path + ext)
-            if entry:
-                return component_path + ext, entry[0], entry[1]
+            ref = self.info.sha256.get(component_path + ext)
+            if ref:
+                return component_path + ext, ref
         return None
 
-    def components(self) -> list[str]:
-        # debian-security says "updates/main" but serves the files under "main/"
-        names = self.fields.get("Components", "").split()
-        return [n.rsplit("/", 1)[-1] for n in names]
+    def describe(self) -> str:
+        text = f"{self.suite.name}: {self.signature.describe()}"
+        return text + (f"; {self.stale}" if self.stale else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite.name,
+            "url": self.suite.url,
+            "file": self.signature.file,
+            "fingerprint": self.signature.fingerprint,
+            "signer": self.signature.signer,
+            "expired_key": self.signature.expired_key,
+            "valid_until": self.info.valid_until.isoformat() if self.info.valid_until else None,
+            "stale": self.stale,
+        }
+
+
+def verified_lines(releases: Sequence[ReleaseFile]) -> list[str]:
+    """One line per suite: whose signature it was accepted with, and any expired-key or age note."""
+    return [f"verified {r.describe()}" for r in releases]
 
 
 def suites(
@@ -102,122 +126,89 @@ def uses_backports(manifest: BuildManifest) -> bool:
     return any(s.endswith("-backports") for p in manifest.packages for s in p.suites)
 
 
-def paragraphs(text: str, wanted: Iterable[str]) -> Iterator[dict[str, str]]:
-    """deb822 paragraphs with only the `wanted` fields; continuation lines joined by newlines."""
-    keys = set(wanted)
-    entry: dict[str, str] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        if not line.strip():
-            if entry:
-                yield entry
-            entry, current = {}, None
-        elif line[0] in " \t":
-            if current is not None:
-                entry[current] += "\n" + line.strip()
-        else:
-            key, _, value = line.partition(":")
-            current = key if key in keys else None
-            if current is not None:
-                entry[current] = value.strip()
-    if entry:
-        yield entry
-
-
-def strip_signature(text: str) -> str:
-    """The payload of a clear-signed (In)Release or .dsc; plain text is returned unchanged."""
-    if not text.startswith("-----BEGIN PGP SIGNED MESSAGE-----"):
-        return text
-    lines = text.splitlines()
-    start = lines.index("") + 1 if "" in lines else 1
-    out = []
-    for line in lines[start:]:
-        if line.startswith("-----BEGIN PGP SIGNATURE-----"):
-            break
-        out.append(line[2:] if line.startswith("- ") else line)
-    return "\n".join(out) + "\n"
-
-
-def checksums(field: str) -> list[FileRef]:
-    """Parse a Checksums-Sha256 / SHA256 field: lines of 'sha256 size name'."""
-    out = []
-    for line in field.splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            out.append(FileRef(parts[2], int(parts[1]), parts[0]))
-    return out
-
-
-def fetch_release(fetcher: Fetcher, suite: Suite) -> ReleaseFile:
+def _signed_release(fetcher: Fetcher, suite: Suite) -> tuple[bytes, bytes | None]:
+    """(InRelease, None), or (Release, Release.gpg) where the mirror has no InRelease."""
     try:
-        text = fetcher.get(f"{suite.url}/InRelease").decode(errors="replace")
+        return fetcher.get(f"{suite.url}/InRelease"), None
     except NotFound:
-        text = fetcher.get(f"{suite.url}/Release").decode(errors="replace")
-    payload = strip_signature(text)
-    fields = next(paragraphs(payload, {"Suite", "Codename", "Components", "Architectures", "SHA256"}), {})
-    if "SHA256" not in fields:
+        release = fetcher.get(f"{suite.url}/Release")  # NotFound: the suite is not on the mirror
+    try:
+        return release, fetcher.get(f"{suite.url}/Release.gpg")
+    except NotFound:
         raise OverlayError(
-            f"{suite.url}/InRelease has no SHA256 list",
-            hint="is this a Debian mirror?",
+            f"{suite.name}: {suite.url} has neither InRelease nor Release.gpg: its Release file is unsigned",
+            hint="fai-overlay reads only signed archives; check --mirror",
+            code=ExitCode.FAILED,
+        ) from None
+
+
+def fetch_release(fetcher: Fetcher, suite: Suite, checker: Trust) -> ReleaseFile:
+    """The suite's Release file: signature verified, Valid-Until checked, fields parsed."""
+    data, detached = _signed_release(fetcher, suite)
+    where = f"{suite.name} ({suite.url})"
+    payload, signature = trust.verify(checker, where, data, detached, snapshot=suite.snapshot)
+    info = entries.read_release(payload, f"{suite.url}/{'InRelease' if detached is None else 'Release'}")
+    if suite.name not in (info.suite, info.codename):
+        raise OverlayError(
+            f"{where}: the signed Release file is for suite '{info.suite}' (codename '{info.codename}'), "
+            f"not '{suite.name}'",
+            hint="a mirror that serves another suite's Release file can hide updates; check --mirror",
             code=ExitCode.FAILED,
         )
-    sums = {f.name: (f.sha256, f.size) for f in checksums(fields.pop("SHA256"))}
-    return ReleaseFile(suite, fields, sums)
+    stale = trust.check_fresh(checker, where, info.date, info.valid_until)
+    release = ReleaseFile(suite, info, signature, stale)
+    if stale or signature.expired_key:
+        log.warn(release.describe())
+    else:
+        log.debug(f"verified {release.describe()}")
+    return release
 
 
-def fetch_index(fetcher: Fetcher, release: ReleaseFile, path: str, sha256: str) -> str:
+def fetch_index(fetcher: Fetcher, release: ReleaseFile, path: str, ref: FileRef) -> bytes:
     url = f"{release.suite.url}/{path}"
     data = fetcher.get(url)
-    if sha256_bytes(data) != sha256:
+    if sha256_bytes(data) != ref.sha256:
         raise OverlayError(
             f"{url} does not match the sha256 in its Release file",
             hint="the mirror may be updating; try again in a few minutes",
             code=ExitCode.FAILED,
         )
-    return decompress(path, data).decode(errors="replace")
+    return decompress(path, data)
 
 
-def _indices(fetcher: Fetcher, suite: Suite, kind: str) -> Iterator[tuple[str, str]]:
-    """(component, text) of each index of the suite; kind: 'binary-<arch>/Packages' or 'source/Sources'."""
-    release = fetch_release(fetcher, suite)
-    for component in release.components():
+def _indices(fetcher: Fetcher, release: ReleaseFile, kind: str) -> Iterator[tuple[str, bytes]]:
+    """(url, data) of each index of the suite; kind: 'binary-<arch>/Packages' or 'source/Sources'."""
+    for component in release.info.components:
         found = release.index(f"{component}/{kind}")
         if found is None:
             continue
-        path, sha256, _ = found
-        log.debug(f"reading {suite.url}/{path}")
-        yield component, fetch_index(fetcher, release, path, sha256)
+        path, ref = found
+        log.debug(f"reading {release.suite.url}/{path}")
+        yield f"{release.suite.url}/{path}", fetch_index(fetcher, release, path, ref)
 
 
 def read_packages(
-    fetcher: Fetcher, suite: Suite, arch: str, names: set[str] | None = None
+    fetcher: Fetcher, release: ReleaseFile, arch: str, names: set[str] | None = None
 ) -> dict[tuple[str, str], str]:
     """{(package, architecture): highest version} of one suite's binary-ARCH indices."""
     out: dict[tuple[str, str], str] = {}
-    for _, text in _indices(fetcher, suite, f"binary-{arch}/Packages"):
-        for p in paragraphs(text, {"Package", "Version", "Architecture"}):
-            if names is not None and p.get("Package") not in names:
-                continue
-            key = (p["Package"], p.get("Architecture", arch))
-            if key not in out or Version(p["Version"]) > Version(out[key]):
-                out[key] = p["Version"]
+    for url, data in _indices(fetcher, release, f"binary-{arch}/Packages"):
+        for p in entries.read_packages(data, url, arch, names):
+            key = (p.name, p.architecture)
+            if key not in out or Version(p.version) > Version(out[key]):
+                out[key] = p.version
     return out
 
 
 def read_sources(
-    fetcher: Fetcher, suite: Suite, names: set[str] | None = None
+    fetcher: Fetcher, release: ReleaseFile, names: set[str] | None = None
 ) -> dict[tuple[str, str], SourceEntry]:
     """{(source, version): entry} of one suite's Sources indices."""
     out: dict[tuple[str, str], SourceEntry] = {}
-    wanted = {"Package", "Version", "Directory", "Checksums-Sha256"}
-    for _, text in _indices(fetcher, suite, "source/Sources"):
-        for p in paragraphs(text, wanted):
-            if names is not None and p.get("Package") not in names:
-                continue
-            files = tuple(checksums(p.get("Checksums-Sha256", "")))
-            entry = SourceEntry(
-                p["Package"], p["Version"], suite.base_url, p["Directory"], files, suite.name
-            )
+    suite = release.suite
+    for url, data in _indices(fetcher, release, "source/Sources"):
+        for s in entries.read_sources(data, url, names):
+            entry = SourceEntry(s.name, s.version, suite.base_url, s.directory, s.files, suite.name)
             out.setdefault((entry.name, entry.version), entry)
     return out
 

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from overlay import __version__
 from overlay.core import log
@@ -26,28 +27,47 @@ class NotFound(OverlayError):
         self.url = url
 
 
-def fetch_error(url: str, reason: object) -> OverlayError:
+def redact(url: str) -> str:
+    """`url` with any user and password shown as ***, for logs and messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def fetch_error(url: str, reason: object, proxy: str | None = None) -> OverlayError:
+    via = f" through the proxy {redact(proxy)}" if proxy else ""
     return OverlayError(
-        f"cannot download {url}: {reason}",
-        hint="check the network and the --mirror URL",
+        f"cannot download {url}{via}: {reason}",
+        hint="check the network, the --mirror URL" + (" and the manifest's apt_proxy" if proxy else ""),
         code=ExitCode.FAILED,
     )
 
 
 class Fetcher:
-    """Downloads over HTTP(S) with urllib. Subclass and override get()/download() in tests."""
+    """Downloads over HTTP(S) with urllib. Subclass and override get()/download() in tests.
+
+    `proxy` (the build's apt_proxy) is used for http and https; without it urllib
+    follows the http_proxy/https_proxy/no_proxy environment, as before.
+    """
+
+    def __init__(self, proxy: str | None = None) -> None:
+        self.proxy = proxy
+        handlers = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
+        self._opener = urllib.request.build_opener(*handlers)
 
     def _open(self, url: str) -> Any:
-        log.debug(f"GET {url}")
+        via = f" via {redact(self.proxy)}" if self.proxy else ""
+        log.debug(f"GET {url}{via}")
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         try:
-            return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 - http(s) mirrors only
+            return self._opener.open(request, timeout=TIMEOUT)
         except urllib.error.HTTPError as exc:
             if exc.code in (404, 410):
                 raise NotFound(url) from None
-            raise fetch_error(url, f"HTTP {exc.code} {exc.reason}") from None
+            raise fetch_error(url, f"HTTP {exc.code} {exc.reason}", self.proxy) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise fetch_error(url, getattr(exc, "reason", exc)) from None
+            raise fetch_error(url, getattr(exc, "reason", exc), self.proxy) from None
 
     def get(self, url: str) -> bytes:
         with self._open(url) as response:

@@ -1,10 +1,13 @@
 """`sources`: the exact source packages of an image, downloaded, verified, bundled.
 
 Every (source, version) of the manifest is looked up in the Sources indices of
-the release, -updates, -security and (if used) backports; a version not listed
-there is tried at its computed pool path. Each .dsc is checked against the
-index, and every file against the .dsc's Checksums-Sha256. A version the
-mirror no longer has is reported, never skipped silently.
+the release, -updates, -security and (if used) backports, whose Release files
+are verified first (signature, Valid-Until: see archive.py); a version not
+listed there is tried at its computed pool path, and reported as not vouched
+for by a signed index. Each .dsc is checked against the index, and every file
+against the .dsc's Checksums-Sha256. A file name from a .dsc or an index is a
+plain base name (overlay.core.paths), so nothing is written outside the
+bundle. A version the mirror no longer has is reported, never skipped silently.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overlay.core import log
+from overlay.core import log, paths
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.files import sha256_file
 from overlay.manifest.model import BuildManifest, SourcePackage
-from overlay.publish import archive
-from overlay.publish.archive import FileRef, SourceEntry, Suite
+from overlay.publish import archive, entries
+from overlay.publish.archive import FileRef, ReleaseFile, SourceEntry, Suite, Trust
 from overlay.publish.fetch import Fetcher, NotFound, sha256_bytes
 
 COMPONENTS = ("main", "contrib", "non-free-firmware", "non-free")
@@ -50,6 +53,7 @@ class SourcesResult:
     missing: list[Missing]
     bundle: Path
     tarball: Path | None = None
+    releases: list[ReleaseFile] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,27 +71,34 @@ class SourcesResult:
                     "dsc": f.entry.url(archive.dsc_name(f.entry.name, f.entry.version)),
                     "files": [{"name": r.name, "size": r.size, "sha256": r.sha256} for r in f.files],
                     "verified": True,
+                    "signed_index": f.entry.signed,
                 }
                 for f in self.fetched
             ],
             "missing": [vars(m) for m in self.missing],
+            "release_files": [r.to_json() for r in self.releases],
         }
 
 
-def read_indices(fetcher: Fetcher, suites: Sequence[Suite], names: set[str]) -> dict[tuple[str, str], Any]:
+def read_indices(
+    fetcher: Fetcher, suites: Sequence[Suite], names: set[str], trust: Trust
+) -> tuple[dict[tuple[str, str], SourceEntry], list[ReleaseFile]]:
     index: dict[tuple[str, str], SourceEntry] = {}
+    releases = []
     for suite in suites:
         with log.step(f"Reading the Sources of {suite.name} from {suite.base_url}"):
             try:
-                found = archive.read_sources(fetcher, suite, names)
+                release = archive.fetch_release(fetcher, suite, trust)
+                found = archive.read_sources(fetcher, release, names)
             except NotFound:
                 if suite is suites[0]:
                     raise
                 log.warn(f"{suite.name} is not on {suite.base_url}; skipped")
                 continue
+        releases.append(release)
         for key, entry in found.items():
             index.setdefault(key, entry)
-    return index
+    return index, releases
 
 
 def _pool_candidates(suites: Sequence[Suite], name: str) -> list[tuple[Suite, str]]:
@@ -112,18 +123,24 @@ def probe_pool(fetcher: Fetcher, suites: Sequence[Suite], name: str, version: st
         except NotFound:
             continue
         ref = FileRef(dsc, len(data), sha256_bytes(data))
-        return SourceEntry(name, version, suite.base_url, directory, (ref,), f"{suite.name} (pool)")
+        log.warn(
+            f"{name} {version} is in no Sources index, found at {url}: its files are checked against "
+            "this .dsc, but no signed index vouches for the .dsc itself"
+        )
+        suite_name = f"{suite.name} (pool)"
+        return SourceEntry(name, version, suite.base_url, directory, (ref,), suite_name, signed=False)
     return None
 
 
-def dsc_files(dsc: Path) -> list[FileRef]:
-    """The files a .dsc names, with the sizes and sha256 it gives for them."""
-    text = archive.strip_signature(dsc.read_text(errors="replace"))
-    fields = next(archive.paragraphs(text, {"Source", "Checksums-Sha256"}), {})
-    refs = archive.checksums(fields.get("Checksums-Sha256", ""))
-    if not refs:
-        raise OverlayError("the .dsc has no Checksums-Sha256", path=dsc, code=ExitCode.FAILED)
-    return refs
+def dsc_files(dsc: Path, entry: SourceEntry) -> list[FileRef]:
+    """The files a .dsc names (plain names), with the sizes and sha256 it gives for them."""
+    where = f"{entry.suite}: {entry.url(dsc.name)}"
+    info = entries.read_dsc(dsc.read_bytes(), where)
+    if (info.source, info.version) != (entry.name, entry.version):
+        raise entries.bad(
+            where, "Source/Version", f"{info.source} {info.version}, expected {entry.name} {entry.version}"
+        )
+    return list(info.files)
 
 
 def _get_verified(fetcher: Fetcher, url: str, dest: Path, ref: FileRef) -> None:
@@ -139,16 +156,20 @@ def _get_verified(fetcher: Fetcher, url: str, dest: Path, ref: FileRef) -> None:
         )
 
 
+def _dest(bundle: Path, ref: FileRef) -> Path:
+    return paths.inside(bundle, paths.plain_name(ref.name, "file name"), "file name")
+
+
 def fetch_one(fetcher: Fetcher, entry: SourceEntry, bundle: Path) -> Fetched | Missing:
     """Download the .dsc (checked against the index), then its files (checked against the .dsc)."""
     dsc_ref = entry.dsc
     if dsc_ref is None:
         return Missing(entry.name, entry.version, f"{entry.suite} lists no .dsc for it")
     try:
-        _get_verified(fetcher, entry.url(dsc_ref.name), bundle / dsc_ref.name, dsc_ref)
-        files = dsc_files(bundle / dsc_ref.name)
+        _get_verified(fetcher, entry.url(dsc_ref.name), _dest(bundle, dsc_ref), dsc_ref)
+        files = dsc_files(_dest(bundle, dsc_ref), entry)
         for ref in files:
-            _get_verified(fetcher, entry.url(ref.name), bundle / ref.name, ref)
+            _get_verified(fetcher, entry.url(ref.name), _dest(bundle, ref), ref)
     except NotFound as exc:
         return Missing(
             entry.name, entry.version, f"listed in {entry.suite}, but {exc.url} is not on the mirror"
@@ -182,11 +203,18 @@ def resolve(
     return found, missing
 
 
+def check_wanted(wanted: Sequence[SourcePackage]) -> None:
+    """Source names and versions become file names (their .dsc): each must give a plain one."""
+    for i, src in enumerate(wanted):
+        paths.plain_name(archive.dsc_name(src.name, src.version), f"source_packages[{i}]")
+
+
 def collect(
     manifest: BuildManifest,
     out_dir: Path,
     fetcher: Fetcher,
     *,
+    trust: Trust,
     mirror: str | None = None,
     security_mirror: str | None = None,
     jobs: int = 4,
@@ -196,6 +224,7 @@ def collect(
         raise OverlayError(
             "the manifest lists no source_packages", hint="rebuild the image with this fai-overlay"
         )
+    check_wanted(wanted)
     image = manifest.image
     suites = archive.suites(
         image.release,
@@ -203,14 +232,14 @@ def collect(
         security_mirror=security_mirror or image.security_mirror,
         backports=archive.uses_backports(manifest),
     )
-    index = read_indices(fetcher, suites, {s.name for s in wanted})
-    entries, missing = resolve(wanted, index, fetcher, suites)
-    bundle = out_dir / f"{manifest.name}.sources"
+    index, releases = read_indices(fetcher, suites, {s.name for s in wanted}, trust)
+    found, missing = resolve(wanted, index, fetcher, suites)
+    bundle = paths.inside(out_dir, f"{manifest.name}.sources", "the manifest's name")
     bundle.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[SourceEntry]] = {}
-    for entry in entries:  # versions of one source share files: fetch them in one thread
+    for entry in found:  # versions of one source share files: fetch them in one thread
         groups.setdefault(entry.name, []).append(entry)
-    with log.step(f"Downloading {len(entries)} source packages into {bundle}"):
+    with log.step(f"Downloading {len(found)} source packages into {bundle}"):
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             done = pool.map(lambda group: [fetch_one(fetcher, e, bundle) for e in group], groups.values())
             results = [r for group in done for r in group]
@@ -220,7 +249,7 @@ def collect(
     )
     for m in missing:
         log.warn(f"missing source: {m.name} {m.version}: {m.reason}")
-    return SourcesResult(manifest.name, len(wanted), fetched, missing, bundle)
+    return SourcesResult(manifest.name, len(wanted), fetched, missing, bundle, releases=releases)
 
 
 def _reset(info: tarfile.TarInfo) -> tarfile.TarInfo:

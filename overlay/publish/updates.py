@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from debian.debian_support import Version
@@ -52,6 +52,7 @@ class UpdateReport:
     suites: list[str]
     updates: list[Update]
     not_in_mirror: list[str]
+    releases: list[archive.ReleaseFile] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -69,6 +70,7 @@ class UpdateReport:
             "security": sum(u.security for u in self.updates),
             "needs_reboot": sorted({u.name for u in self.updates if u.reboot}),
             "not_in_mirror": self.not_in_mirror,
+            "release_files": [r.to_json() for r in self.releases],
             "exit_code": int(self.exit_code),
         }
 
@@ -94,12 +96,19 @@ def _from_backports(pkg: Package) -> bool:
 
 
 def _read(
-    fetcher: Fetcher, suite: archive.Suite, arches: set[str], names: set[str], *, required: bool
-) -> Index | None:
-    index: Index = {}
+    fetcher: Fetcher,
+    suite: archive.Suite,
+    checker: archive.Trust,
+    arches: set[str],
+    names: set[str],
+    *,
+    required: bool,
+) -> tuple[archive.ReleaseFile, Index] | None:
     try:
+        release = archive.fetch_release(fetcher, suite, checker)
+        index: Index = {}
         for arch in sorted(arches):
-            index.update(archive.read_packages(fetcher, suite, arch, names))
+            index.update(archive.read_packages(fetcher, release, arch, names))
     except NotFound as exc:
         if required:
             raise OverlayError(
@@ -109,7 +118,7 @@ def _read(
             ) from None
         log.warn(f"{suite.name} is not on {suite.base_url}; skipped")
         return None
-    return index
+    return release, index
 
 
 def compare(
@@ -144,6 +153,7 @@ def check(
     manifest: BuildManifest,
     fetcher: Fetcher,
     *,
+    trust: archive.Trust,
     mirror: str | None = None,
     security_mirror: str | None = None,
 ) -> UpdateReport:
@@ -159,23 +169,29 @@ def check(
     names = {p.name for p in packages}
     arches = {arch} | {p.architecture for p in packages} - {"all"}
     indices: dict[archive.Suite, Index] = {}
+    releases = []
     for suite in suites:
         with log.step(f"Reading {suite.name} from {suite.base_url}"):
-            index = _read(fetcher, suite, arches, names, required=suite is suites[0])
-        if index is not None:
-            indices[suite] = index
+            found = _read(fetcher, suite, trust, arches, names, required=suite is suites[0])
+        if found is not None:
+            releases.append(found[0])
+            indices[suite] = found[1]
     updates, missing = compare(packages, indices, reboot_patterns())
-    return UpdateReport(manifest.name, release, arch, [s.name for s in indices], updates, missing)
+    names_read = [s.name for s in indices]
+    return UpdateReport(manifest.name, release, arch, names_read, updates, missing, releases)
 
 
 def render(report: UpdateReport) -> str:
+    head = archive.verified_lines(report.releases)
     if not report.updates:
-        return f"{report.name}: nothing newer in {', '.join(report.suites)}"
+        return "\n".join([*head, f"{report.name}: nothing newer in {', '.join(report.suites)}"])
     rows = [("PACKAGE", "INSTALLED", "NEWER", "SUITE", "FLAGS")]
     for u in report.updates:
         rows.append((f"{u.name}:{u.architecture}", u.installed, u.candidate, u.suite, ",".join(u.flags())))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows]
+    lines = head + [
+        "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows
+    ]
     security = sum(u.security for u in report.updates)
     reboot = sum(bool(u.reboot) for u in report.updates)
     lines.append(f"{report.name}: {len(report.updates)} newer, {security} security, {reboot} need a reboot")

@@ -38,6 +38,11 @@ def test_slim_sources_all_downloaded_and_verified(builder, tmp_path: Path) -> No
     wanted = {(s["name"], s["version"]) for s in built.manifest["source_packages"]}
     proc = cli("sources", built.manifest_path, "-o", tmp_path, "--json")
     index = json.loads(proc.stdout)
+    # every Release file it read was verified with the Debian archive keyring (issue 13)
+    release = built.manifest["image"]["release"]
+    verified = {r["suite"]: r for r in index["release_files"]}
+    assert {release, f"{release}-updates", f"{release}-security"} <= set(verified), proc.stderr[-3000:]
+    assert all(len(r["fingerprint"]) == 40 and not r["expired_key"] for r in verified.values())
     # nothing is dropped silently: every source package is either fetched or reported
     assert index["expected"] == len(wanted)
     assert index["count"] + len(index["missing"]) == len(wanted)

@@ -1,10 +1,24 @@
-"""Acceptance 2: `check-updates` against the live mirror, on a real build's manifest."""
+"""Acceptance 2: `check-updates` against the live mirror, on a real build's manifest.
+
+Also issue 13: the real mirror's Release files pass signature verification, and
+a trixie-security InRelease with one byte changed, served from a local HTTP
+server, is refused. The signature check works on any build manifest:
+
+    .venv/bin/python -m tests.integration.test_updates_live out/NAME.build.json
+"""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import lzma
+import re
+import sys
+import threading
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +88,87 @@ def test_lowered_versions_are_found_and_security_ones_flagged(builder, tmp_path:
     proc = cli("check-updates", only_plain)
     assert proc.returncode == 10, proc.stdout + proc.stderr
     assert "2 newer, 0 security" in proc.stdout
+
+
+def tamper(inrelease: bytes) -> bytes:
+    """One byte of the signed text changed: the first hex digit of the first SHA256 entry."""
+    at = inrelease.index(b"\nSHA256:\n ") + len(b"\nSHA256:\n ")
+    flipped = b"1" if inrelease[at : at + 1] != b"1" else b"2"
+    return inrelease[:at] + flipped + inrelease[at + 1 :]
+
+
+@contextlib.contextmanager
+def security_mirror(release: str, *, tampered: bool) -> Iterator[str]:
+    """The security mirror copied on 127.0.0.1: its InRelease (tampered or not); other files passed on."""
+    suite_path = f"/dists/{release}-security/InRelease"
+    with urllib.request.urlopen(SECURITY + suite_path, timeout=60) as response:  # noqa: S310
+        original = response.read()
+    inrelease = tamper(original) if tampered else original
+    assert len(inrelease) == len(original) and (inrelease != original) is tampered
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.path == suite_path:
+                body = inrelease
+            else:
+                try:
+                    with urllib.request.urlopen(SECURITY + self.path, timeout=60) as upstream:  # noqa: S310
+                        body = upstream.read()
+                except urllib.error.HTTPError as exc:
+                    self.send_error(exc.code)
+                    return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def check_signatures(manifest: Path) -> list[str]:
+    """The real mirror passes verification; a tampered -security InRelease is exit 1 with the error.
+
+    Returns what it saw, one line per run, for a report when run by hand.
+    """
+    release = json.loads(manifest.read_text())["image"]["release"]
+    seen = []
+    proc = cli("check-updates", manifest)
+    seen.append(f"real mirror: exit {proc.returncode}")
+    assert proc.returncode in (0, 10, 20), proc.stderr[-3000:]
+    for suite in (release, f"{release}-updates", f"{release}-security"):
+        line = rf"^verified {suite}: InRelease signed by Debian .*<ftpmaster@debian.org> \([0-9A-F]{{40}}\)$"
+        assert re.search(line, proc.stdout, re.MULTILINE), proc.stdout
+    with security_mirror(release, tampered=False) as url:  # the local server itself is not the problem
+        proc = cli("check-updates", manifest, "--security-mirror", url)
+    seen.append(f"local copy, untouched: exit {proc.returncode}")
+    assert proc.returncode in (0, 10, 20), proc.stderr[-3000:]
+    assert f"verified {release}-security: InRelease signed by Debian" in proc.stdout
+    with security_mirror(release, tampered=True) as url:
+        proc = cli("check-updates", manifest, "--security-mirror", url)
+        error = proc.stderr.strip().splitlines()[-1]
+        seen.append(f"local copy, one byte changed: exit {proc.returncode}: {error}")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert error.startswith(
+            f"fai-overlay: error: {release}-security ({url}/dists/{release}-security): BAD signature from "
+        ), error
+    assert "on InRelease: it was changed" in error and proc.stdout == ""
+    return seen
+
+
+def test_release_signatures_are_verified_and_tampering_is_refused(builder) -> None:  # type: ignore[no-untyped-def]
+    built = builder.build(EXAMPLES / "default.yaml", key="default")
+    check_signatures(built.manifest_path)
+
+
+if __name__ == "__main__":
+    print("\n".join(check_signatures(Path(sys.argv[1]))))

@@ -16,6 +16,11 @@ from tests.fixtures import publishkit as kit
 MIRROR, SECURITY = archive.DEFAULT_MIRROR, archive.DEFAULT_SECURITY_MIRROR
 
 
+def collect(doc: dict[str, object], out: Path, fetcher: kit.FakeFetcher) -> sources.SourcesResult:
+    """sources.collect, verifying the fake mirror with the test run's archive key."""
+    return sources.collect(kit.typed(doc), out, fetcher, trust=kit.archive_key().trust())
+
+
 def wanted(*pairs: tuple[str, str]) -> dict[str, object]:
     doc = kit.manifest_doc()
     doc["source_packages"] = [{"name": n, "version": v} for n, v in pairs]
@@ -34,7 +39,7 @@ def fake_mirror() -> kit.FakeFetcher:
 
 def test_all_found_verified_and_bundled(tmp_path: Path) -> None:
     doc = wanted(("adduser", "3.152"), ("glibc", "2.41-12+deb13u1"), ("jq", "1.7.1-6"))
-    result = sources.collect(kit.typed(doc), tmp_path, fake_mirror())
+    result = collect(doc, tmp_path, fake_mirror())
     sources.write_bundle(result, tmp_path)
     assert result.missing == [] and len(result.fetched) == result.expected == 3
     assert {f.entry.suite for f in result.fetched} == {"trixie", "trixie-security"}
@@ -52,7 +57,7 @@ def test_all_found_verified_and_bundled(tmp_path: Path) -> None:
 
 def test_missing_versions_are_reported_one_by_one(tmp_path: Path) -> None:
     doc = wanted(("adduser", "3.150"), ("jq", "1.7.1-6"), ("gone", "1.0"))
-    result = sources.collect(kit.typed(doc), tmp_path, fake_mirror())
+    result = collect(doc, tmp_path, fake_mirror())
     sources.write_bundle(result, tmp_path)
     assert [f.entry.name for f in result.fetched] == ["jq"]
     assert [(m.name, m.version, m.available) for m in result.missing] == [
@@ -74,7 +79,7 @@ def test_a_version_the_index_no_longer_lists_is_found_in_the_pool(tmp_path: Path
     dsc += f" {hashlib.sha256(b'old').hexdigest()} 3 adduser_3.150.tar.xz\n".encode()
     fetcher.files[f"{MIRROR}/pool/main/a/adduser/adduser_3.150.dsc"] = dsc
     fetcher.files[f"{MIRROR}/pool/main/a/adduser/adduser_3.150.tar.xz"] = b"old"
-    result = sources.collect(kit.typed(wanted(("adduser", "3.150"))), tmp_path, fetcher)
+    result = collect(wanted(("adduser", "3.150")), tmp_path, fetcher)
     assert result.missing == [] and result.fetched[0].entry.suite == "trixie (pool)"
     assert (tmp_path / f"{kit.NAME}.sources/adduser_3.150.tar.xz").read_bytes() == b"old"
 
@@ -83,7 +88,7 @@ def test_a_file_that_does_not_match_the_dsc_is_an_error(tmp_path: Path) -> None:
     fetcher = fake_mirror()
     fetcher.files[f"{MIRROR}/pool/main/j/jq/jq_1.7.1-6.tar.xz"] = b"evil"
     with pytest.raises(OverlayError, match="jq_1.7.1-6.tar.xz does not match its checksum") as err:
-        sources.collect(kit.typed(wanted(("jq", "1.7.1-6"))), tmp_path, fetcher)
+        collect(wanted(("jq", "1.7.1-6")), tmp_path, fetcher)
     assert err.value.code is ExitCode.FAILED
     assert not (tmp_path / f"{kit.NAME}.sources/jq_1.7.1-6.tar.xz").exists()
 
@@ -91,9 +96,9 @@ def test_a_file_that_does_not_match_the_dsc_is_an_error(tmp_path: Path) -> None:
 def test_a_second_run_downloads_nothing_again(tmp_path: Path) -> None:
     fetcher = fake_mirror()
     doc = wanted(("adduser", "3.152"), ("jq", "1.7.1-6"))
-    sources.collect(kit.typed(doc), tmp_path, fetcher)
+    collect(doc, tmp_path, fetcher)
     fetcher.requested.clear()
-    sources.collect(kit.typed(doc), tmp_path, fetcher)
+    collect(doc, tmp_path, fetcher)
     assert [u for u in fetcher.requested if "/pool/" in u] == []
 
 
@@ -109,14 +114,15 @@ def test_cli_reports_missing_and_exits_1(
     from overlay.cli import main as cli
     from overlay.cli import publish as verb
 
-    monkeypatch.setattr(verb, "Fetcher", fake_mirror)
+    monkeypatch.setattr(verb, "Fetcher", lambda **_: fake_mirror())
     path = tmp_path / "m.build.json"
+    keyring = ["--keyring", str(kit.archive_key().keyring)]
     path.write_text(json.dumps(wanted(("jq", "1.7.1-6"), ("gone", "1.0"))))
-    assert cli.main(["-q", "sources", str(path), "-o", str(tmp_path / "src")]) == 1
+    assert cli.main(["-q", "sources", str(path), "-o", str(tmp_path / "src"), *keyring]) == 1
     captured = capsys.readouterr()
     assert "MISSING gone 1.0: version 1.0 is not on" in captured.out
     assert "1 of 2 source packages are not on the mirror" in captured.err
     assert "snapshot.debian.org" in captured.err
     path.write_text(json.dumps(wanted(("jq", "1.7.1-6"))))
-    assert cli.main(["-q", "sources", str(path), "-o", str(tmp_path / "src"), "--json"]) == 0
+    assert cli.main(["-q", "sources", str(path), "-o", str(tmp_path / "src"), "--json", *keyring]) == 0
     assert json.loads(capsys.readouterr().out)["count"] == 1

@@ -14,6 +14,11 @@ from tests.fixtures import publishkit as kit
 MIRROR, SECURITY = archive.DEFAULT_MIRROR, archive.DEFAULT_SECURITY_MIRROR
 
 
+def trust(**kwargs: object) -> archive.Trust:
+    """Verification with the test run's archive key (the fake mirror is signed with it)."""
+    return kit.archive_key().trust(**kwargs)
+
+
 def mirror(**suites: list[tuple[str, str, str]]) -> kit.FakeFetcher:
     fetcher = kit.FakeFetcher()
     for suite, packages in suites.items():
@@ -39,7 +44,7 @@ def test_versions_use_debian_ordering_not_strings() -> None:
         trixie_updates=[],
         trixie_security=[],
     )
-    report = updates.check(kit.typed(doc), fetcher)
+    report = updates.check(kit.typed(doc), fetcher, trust=trust())
     # "1.10" > "1.9" (as strings it is not); "2.0~rc1" < "2.0"; epoch 1: beats 3.0
     assert [(u.name, u.candidate) for u in report.updates] == [("aa", "1.10-1")]
     assert report.exit_code is ExitCode.UPDATES
@@ -60,7 +65,7 @@ def test_security_and_reboot_marks_and_exit_20() -> None:
             ("linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-2", "amd64"),
         ],
     )
-    report = updates.check(kit.typed(doc), fetcher)
+    report = updates.check(kit.typed(doc), fetcher, trust=trust())
     got = {u.name: (u.candidate, u.suite, u.security, bool(u.reboot)) for u in report.updates}
     assert got == {
         "libc6": ("2.41-12+deb13u1", "trixie-updates", False, True),
@@ -91,7 +96,7 @@ def test_backports_only_for_packages_installed_from_backports() -> None:
             ("linux-image-cloud-amd64", "6.16.3-1~bpo13+1", "amd64"),
         ],
     )
-    report = updates.check(kit.typed(doc), fetcher)
+    report = updates.check(kit.typed(doc), fetcher, trust=trust())
     assert [(u.name, u.candidate, u.suite) for u in report.updates] == [
         ("cloud-init", "25.2-1~bpo13+1", "trixie-backports")
     ]
@@ -101,7 +106,9 @@ def test_backports_only_for_packages_installed_from_backports() -> None:
 def test_nothing_newer_exit_0_and_local_packages_listed() -> None:
     doc = installed(("adduser", "3.152", "all"), ("site-tools", "1.0", "all"))
     report = updates.check(
-        kit.typed(doc), mirror(trixie=[("adduser", "3.152", "all")], trixie_updates=[], trixie_security=[])
+        kit.typed(doc),
+        mirror(trixie=[("adduser", "3.152", "all")], trixie_updates=[], trixie_security=[]),
+        trust=trust(),
     )
     assert report.updates == [] and report.exit_code is ExitCode.OK
     assert report.not_in_mirror == ["site-tools:all"]
@@ -110,10 +117,10 @@ def test_nothing_newer_exit_0_and_local_packages_listed() -> None:
 
 def test_missing_suites_are_skipped_but_a_missing_release_is_an_error() -> None:
     doc = installed(("adduser", "3.152", "all"))
-    report = updates.check(kit.typed(doc), mirror(trixie=[("adduser", "3.150", "all")]))
+    report = updates.check(kit.typed(doc), mirror(trixie=[("adduser", "3.150", "all")]), trust=trust())
     assert report.suites == ["trixie"] and report.exit_code is ExitCode.OK
     with pytest.raises(OverlayError, match="release 'trixie' is not on the mirror") as err:
-        updates.check(kit.typed(doc), kit.FakeFetcher())
+        updates.check(kit.typed(doc), kit.FakeFetcher(), trust=trust())
     assert err.value.code is ExitCode.FAILED
 
 
@@ -122,7 +129,7 @@ def test_index_with_a_wrong_checksum_is_refused() -> None:
     url = f"{MIRROR}/dists/trixie/main/binary-amd64/Packages.xz"
     fetcher.files[url] = fetcher.files[url][:-1] + b"\0"
     with pytest.raises(OverlayError, match="does not match the sha256 in its Release file"):
-        updates.check(kit.typed(installed(("adduser", "3.152", "all"))), fetcher)
+        updates.check(kit.typed(installed(("adduser", "3.152", "all"))), fetcher, trust=trust())
 
 
 def test_reboot_list_is_documented_data_and_always_has_the_core() -> None:
@@ -142,7 +149,11 @@ def test_mirror_override_is_used(tmp_path: Path) -> None:
     )
     doc = installed(("adduser", "3.152", "all"))
     report = updates.check(
-        kit.typed(doc), fetcher, mirror="http://snapshot.example/debian", security_mirror="http://x/sec"
+        kit.typed(doc),
+        fetcher,
+        trust=trust(),
+        mirror="http://snapshot.example/debian",
+        security_mirror="http://x/sec",
     )
     assert [u.candidate for u in report.updates] == ["3.153"]
     assert json.loads(json.dumps(report.to_json()))["suites"] == ["trixie"]
@@ -155,14 +166,15 @@ def test_cli_exit_codes(
     from overlay.cli import publish as verb
 
     fetcher = mirror(trixie=[("adduser", "3.153", "all")], trixie_security=[("libc6", "2.41-13", "amd64")])
-    monkeypatch.setattr(verb, "Fetcher", lambda: fetcher)
+    monkeypatch.setattr(verb, "Fetcher", lambda **_: fetcher)
     path = tmp_path / "m.build.json"
+    keyring = ["--keyring", str(kit.archive_key().keyring)]
     path.write_text(json.dumps(installed(("adduser", "3.152", "all"))))
-    assert cli.main(["-q", "check-updates", str(path), "--json"]) == 10
+    assert cli.main(["-q", "check-updates", str(path), "--json", *keyring]) == 10
     assert json.loads(capsys.readouterr().out)["updates"][0]["candidate"] == "3.153"
     path.write_text(json.dumps(installed(("libc6", "2.41-12", "amd64"))))
-    assert cli.main(["-q", "check-updates", str(path)]) == 20
+    assert cli.main(["-q", "check-updates", str(path), *keyring]) == 20
     path.write_text(json.dumps(installed(("adduser", "3.153", "all"))))
-    assert cli.main(["-q", "check-updates", str(path)]) == 0
+    assert cli.main(["-q", "check-updates", str(path), *keyring]) == 0
     path.write_text("{}")
-    assert cli.main(["-q", "check-updates", str(path)]) == 2
+    assert cli.main(["-q", "check-updates", str(path), *keyring]) == 2
