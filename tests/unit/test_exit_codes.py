@@ -75,3 +75,16 @@ def test_publish_dry_run_says_each_thing_once(tmp_path: Path) -> None:
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "would delete" in ln]
     assert lines == [f"would delete trixie/daily/{old}-1 (90 days old)"]
     assert sorted(p.name for p in (root / "trixie/daily").iterdir()) == [f"{old}-1", f"{old}-2"]
+
+
+def test_a_masked_proxy_is_asked_for_not_used(tmp_path: Path) -> None:
+    doc = kit.manifest_doc()
+    doc["image"]["apt_proxy"] = "http://***@127.0.0.1:3128"
+    path = tmp_path / "m.build.json"
+    path.write_text(json.dumps(doc))
+    proc = cli("check-updates", path)
+    assert proc.returncode == 2
+    assert (
+        "whose credentials the manifest does not keep (hint: give the proxy again: --apt-proxy URL)"
+        in proc.stderr
+    )
