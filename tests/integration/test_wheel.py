@@ -25,7 +25,13 @@ def run(*argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv outside the checkout with fai-overlay installed from a freshly built wheel."""
     root = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", root / "dist", REPO)
+    source = (
+        root / "source"
+    )  # a clean copy of the committed tree: the build writes nothing into the checkout
+    source.mkdir()
+    archive = subprocess.run(["git", "-C", REPO, "archive", "HEAD"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", source], input=archive, check=True)
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", root / "dist", source)
     (wheel,) = (root / "dist").glob("fai_overlay-*.whl")
     run("/usr/bin/python3", "-m", "venv", root / "venv")
     run(root / "venv/bin/pip", "install", "-q", wheel)

@@ -1,3 +1,0 @@
-from overlay.cli.main import main
-
-raise SystemExit(main())
