@@ -46,6 +46,12 @@ def add_boot_args(p: argparse.ArgumentParser) -> None:
         help="auto: smoke-test KVM and fall back to TCG (default)",
     )
     p.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="boot at most N firmwares at once (default: the host's number of cores)",
+    )
+    p.add_argument(
         "--no-vm-host-ca",
         dest="trust_host_cas",
         action="store_false",
@@ -71,6 +77,7 @@ def boot_options(args: argparse.Namespace) -> live.BootOptions:
         accel=args.accel,
         trust_host_cas=args.trust_host_cas,
         expect_failure=getattr(args, "expect_failure", False),
+        jobs=args.jobs,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,23 @@ from overlay.vm.accel import Accel
 from overlay.vm.console import Console
 from overlay.vm.qmp import Qmp
 from overlay.vm.seed import Seed, make_seed
+
+# Every QEMU this process runs, so that Ctrl-C in the main thread can stop VMs that worker threads own.
+_running: set[Process] = set()
+_running_lock = threading.Lock()
+
+
+def stop_all() -> None:
+    """Stop every VM of this process (each by its own PID); their threads then unwind and clean up."""
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        _stop(process)
+
+
+def _track(process: Process, on: bool) -> None:
+    with _running_lock:
+        (_running.add if on else _running.discard)(process)
 
 
 @dataclass
@@ -86,6 +104,8 @@ def running(
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context((workdir / "qemu.stderr").open("wb"))
         process = runner.spawn(argv, stdout=stderr)
+        _track(process, True)
+        stack.callback(_track, process, False)
         stack.callback(_stop, process)
         console = Console(files.console_sock, files.console_log)
         stack.callback(console.close)
