@@ -22,12 +22,23 @@ def register_test(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "test", help="offline checks: mount the image read-only and run the test suite (root)"
     )
     p.add_argument("image", type=Path, help="the image (.raw or .qcow2) or its .build.json")
+    dci = p.add_mutually_exclusive_group()
+    dci.add_argument(
+        "--dci",
+        type=Path,
+        metavar="PATH",
+        help="also run this debian-cloud-images checkout's system_tests/image against the image, "
+        "a second opinion (default: $FAI_OVERLAY_DCI when set)",
+    )
+    dci.add_argument(
+        "--no-dci", action="store_true", help="no second opinion, even when FAI_OVERLAY_DCI is set"
+    )
     p.set_defaults(handler=run_test)
 
 
 def run_test(args: argparse.Namespace) -> int:
     hostsetup.require_root("test")
-    offline.check(resolve(args.image), Runner())
+    offline.check(resolve(args.image), Runner(), args.dci, use_env=not args.no_dci)
     return 0
 
 

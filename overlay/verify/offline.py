@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from overlay.core import commands, disk, junit, log, resources
 from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
+from overlay.verify import upstream
 from overlay.verify.target import Target, dump_context
 
 VERIFY_DIR = resources.package_path("verify")
@@ -59,7 +61,38 @@ def run_pytest(argv: list[str], runner: Runner, log_path: Path, report: Path, ti
     return TestRun(result.returncode == 0, summary, report)
 
 
-def run(target: Target, runner: Runner) -> TestRun:
+def second_opinion(target: Target, runner: Runner, dci: Path, root: Path, report: Path) -> TestRun:
+    """Upstream's system_tests/image on the mounted image, judged against the expected differences."""
+    out = target.out_dir
+    with tempfile.TemporaryDirectory(prefix="fai-overlay-upstream.") as tmp:
+        theirs = Path(tmp) / "upstream.junit.xml"
+        result = runner.run(
+            upstream.argv(dci, root, theirs), env=upstream.env(dci, target.manifest), check=False
+        )
+        log_path = out / f"{target.name}.upstream.log"
+        log_path.write_text(result.stdout + result.stderr)
+        if result.returncode not in (0, 1) or not theirs.is_file():
+            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+            raise OverlayError(
+                f"debian-cloud-images' {upstream.TESTS} could not run (pytest exit {result.returncode}): "
+                f"{' | '.join(tail)}",
+                hint=f"see {log_path}; --no-dci skips the second opinion",
+            )
+        expected = upstream.expected(target.manifest, target.allow()["upstream"])
+        verdict = upstream.judge(list(junit.parse(theirs).cases), expected)
+        commit = runner.run(
+            ["git", "-C", str(dci), "rev-parse", "--short", "HEAD"], check=False
+        ).stdout.strip()
+        label = f"debian-cloud-images {commit or dci} {upstream.TESTS} (second opinion)"
+        ours = ET.parse(report).getroot()
+        junit.write(
+            report, [*(ours if ours.tag == "testsuites" else [ours]), *upstream.suites(theirs, verdict)]
+        )
+    return TestRun(verdict.ok, upstream.summary(verdict, label), report)
+
+
+def run(target: Target, runner: Runner, dci: Path | None = None) -> TestRun:
+    """Offline checks; with a debian-cloud-images checkout `dci`, upstream's image tests beside them."""
     out = target.out_dir
     report = out / f"{target.name}.test.junit.xml"
     report.unlink(missing_ok=True)
@@ -88,14 +121,23 @@ def run(target: Target, runner: Runner) -> TestRun:
                 report,
                 f"offline checks of {target.name}",
             )
+        if dci is not None:
+            with log.step(f"Second opinion: {upstream.TESTS} of {dci}"):
+                theirs = second_opinion(target, runner, dci, root, report)
+            run_ = TestRun(run_.ok and theirs.ok, run_.summary + theirs.summary, report)
+            (out / f"{target.name}.test.txt").write_text(run_.summary)
     log.info(run_.summary.rstrip())
     return run_
 
 
-def check(target: Target, runner: Runner) -> TestRun:
-    result = run(target, runner)
+def check(target: Target, runner: Runner, dci: Path | None = None, *, use_env: bool = True) -> TestRun:
+    """Run the offline checks (and the second opinion, from --dci or $FAI_OVERLAY_DCI); fail if any fails."""
+    result = run(target, runner, upstream.checkout(dci, use_env=use_env))
     if not result.ok:
-        first = result.summary.splitlines()[1].strip() if len(result.summary.splitlines()) > 1 else ""
+        lines = result.summary.splitlines()
+        first = next(
+            (ln.strip() for ln in lines if ln.strip().startswith("FAILED")), lines[0] if lines else ""
+        )
         raise BuildFailed(
             f"offline checks of {target.name} failed: {first}",
             hint=f"see {target.out_dir / (target.name + '.test.txt')} and .test.log",

@@ -59,6 +59,11 @@ class Context:
     def packages(self) -> set[str]:
         return self.manifest.package_names()
 
+    def allowed(self, key: str) -> list[str]:
+        """An allow-list: data/checks.yaml's entries plus the overlays' (allow: in overlay.yaml)."""
+        own = self.expect.get(key)
+        return [*(own if isinstance(own, list) else []), *self.expect.get("allow", {}).get(key, [])]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--fo-context", required=True, help="JSON file describing the image under test")

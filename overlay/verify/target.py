@@ -55,8 +55,14 @@ class Target:
         return out
 
     def expects_backports(self) -> bool:
-        """The image asked for backports, or its base enables them (debian-cloud-images does)."""
-        return self.manifest.image.backports or self.manifest.base.kind == "debian-cloud-images"
+        """The image asked for backports, or its base enables them.
+
+        debian-cloud-images enables the release's backports (class DEBIAN's debian.sources),
+        except for sid (class SID's has none).
+        """
+        if self.manifest.image.backports:
+            return True
+        return self.manifest.base.kind == "debian-cloud-images" and "SID" not in self.manifest.classes
 
     def expect(self) -> dict[str, Any]:
         """What the checks compare against: data/checks.yaml plus the overlays' allowances."""

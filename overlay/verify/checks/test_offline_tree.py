@@ -12,10 +12,8 @@ from overlay.verify.target import expectations
 
 pytestmark = pytest.mark.offline
 
-EMPTY_DIRS = ["dev", "proc", "run", "sys", "tmp", "var/tmp", "var/cache/apt", "var/lib/apt/lists"]
 
-
-@pytest.mark.parametrize("rel", EMPTY_DIRS)
+@pytest.mark.parametrize("rel", expectations()["empty_dirs"])
 def test_directory_is_empty(image_root: Path, rel: str) -> None:
     path = image_root / rel
     assert path.is_dir(), f"/{rel} is missing from the image"
