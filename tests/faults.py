@@ -295,6 +295,11 @@ def faults() -> list[Fault]:
             root=write("etc/apt/apt.conf.d/99planted", 'Acquire::http::Proxy "http://192.0.2.1:3142";\n'),
         ),
         Fault(
+            "proxy in the environment",
+            {"test_offline_proxy.test_no_build_proxy_in_environment_files": "image: /etc/environment:"},
+            root=edit("etc/environment", lambda text, facts: text + "http_proxy=http://192.0.2.1:3142\n"),
+        ),
+        Fault(
             "qemu-user binary",
             {f"{tree}test_no_leftover_qemu_user_binaries": "qemu-user binaries from a cross build"},
             root=lambda root, facts: write(f"usr/bin/{facts.arch.qemu_user}-static", "ELF", 0o755)(
