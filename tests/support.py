@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,14 @@ class HostState:
     mounts: set[str] = field(default_factory=mounts)
     qemu: set[int] = field(default_factory=qemu_pids)
 
-    def leaks_since(self, before: HostState) -> list[str]:
-        leaks = [f"loop device left behind: {x}" for x in sorted(self.loops - before.loops)]
-        leaks += [f"mount left behind: {x}" for x in sorted(self.mounts - before.mounts)]
+    def leaks_since(
+        self, before: HostState, ignore: Callable[[str], bool] = lambda path: False
+    ) -> list[str]:
+        """What appeared since `before`; loops and mounts for which ignore(path) holds are not counted."""
+        loops = [x for x in sorted(self.loops - before.loops) if not any(ignore(w) for w in x.split()[1:])]
+        mounts = [x for x in sorted(self.mounts - before.mounts) if not any(ignore(w) for w in x.split())]
+        leaks = [f"loop device left behind: {x}" for x in loops]
+        leaks += [f"mount left behind: {x}" for x in mounts]
         leaks += [f"QEMU process left running: pid {x}" for x in sorted(self.qemu - before.qemu)]
         return leaks
 

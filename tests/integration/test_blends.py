@@ -9,14 +9,17 @@ import json
 
 import pytest
 
-from tests.support import EXAMPLES, cli
+from tests.support import cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.builds("genericcloud", "slim", "amphora", "secure-boot", "default"),
+]
 
 
 def test_slim_is_at_least_40_percent_smaller(builder, genericcloud) -> None:  # type: ignore[no-untyped-def]
     reference = genericcloud
-    slim = builder.build(EXAMPLES / "slim.yaml", key="slim")
+    slim = builder.image("slim")
     ref_size, slim_size = reference.qcow2.stat().st_size, slim.qcow2.stat().st_size
     report = {
         "genericcloud_qcow2": ref_size,
@@ -33,7 +36,7 @@ def test_slim_is_at_least_40_percent_smaller(builder, genericcloud) -> None:  # 
 
 
 def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # type: ignore[no-untyped-def]
-    amphora = builder.build(EXAMPLES / "octavia-amphora.yaml", key="amphora")
+    amphora = builder.image("amphora")
     assert {"octavia-agent", "haproxy", "keepalived", "ipvsadm", "cryptsetup"} <= amphora.package_names()
     assert amphora.manifest["image"]["size"] == "2G"
     proc = cli("test", amphora.qcow2)
@@ -50,7 +53,7 @@ def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # t
 
 
 def test_secure_boot_blend_boots_enforced_and_locked_down(builder) -> None:  # type: ignore[no-untyped-def]
-    image = builder.build(EXAMPLES / "secure-boot.yaml", key="secure-boot")
+    image = builder.image("secure-boot")
     proc = cli("boot", image.qcow2, "--firmware", "secureboot")
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = (image.out_dir / f"{image.name}.boot.junit.xml").read_text()
@@ -58,7 +61,7 @@ def test_secure_boot_blend_boots_enforced_and_locked_down(builder) -> None:  # t
 
 
 def test_image_without_the_class_is_refused_under_secure_boot(builder) -> None:  # type: ignore[no-untyped-def]
-    image = builder.build(EXAMPLES / "default.yaml", key="default")
+    image = builder.image("default")
     proc = cli("boot", image.qcow2, "--firmware", "secureboot", "--expect-failure")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "UEFI Secure Boot refused the boot loader" in proc.stderr

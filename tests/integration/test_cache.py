@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import cache_args
-from tests.support import EXAMPLES, cli
+from tests.support import cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("genericcloud", "genericcloud-warm")]
 
 
 def deb_name(package: dict[str, str]) -> str:
@@ -26,9 +25,7 @@ def test_a_cold_build_fetches_every_package_through_the_cache(builder, genericcl
 
 
 def test_a_warm_rebuild_downloads_nothing(builder, genericcloud) -> None:  # type: ignore[no-untyped-def]
-    warm = builder.build(
-        EXAMPLES / "genericcloud.yaml", *cache_args(builder, "offline"), key="genericcloud-warm"
-    )
+    warm = builder.image("genericcloud-warm")
     use = warm.manifest["checks"]["package_cache"]
     assert use["mode"] == "offline" and use["fetched_files"] == 0 and use["fetched_bytes"] == 0
     assert use["served_files"] >= len(warm.package_names())

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EXAMPLES, cli
+from tests.support import cli
 
-pytestmark = [pytest.mark.integration, pytest.mark.dci]
+pytestmark = [pytest.mark.integration, pytest.mark.dci, pytest.mark.builds("dci")]
 
 
 def _python312() -> str | None:
@@ -102,7 +102,7 @@ def test_plan_classes_equal_upstream_noop(
 
 
 def test_build_official_config_space_with_overlay(builder, dci: Path) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(EXAMPLES / "official.yaml", key="dci")
+    built = builder.image("dci")
     data = built.manifest
     assert data["base"]["kind"] == "debian-cloud-images"
     assert Path(data["base"]["config_space"]) == (dci / "config_space/13").resolve()

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from tests.support import EXAMPLES, FIXTURES, cli
+from tests.support import FIXTURES, cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default", "default-again", "default-extra")]
 
 EXTRA = FIXTURES / "overlays" / "extra-package"
 
 
 def test_same_inputs_same_day_report_no_content_change(builder, default_again) -> None:  # type: ignore[no-untyped-def]
-    first = builder.build(EXAMPLES / "default.yaml", key="default")
+    first = builder.image("default")
     again = default_again  # through an apt proxy: not a content change
     assert first.manifest["build"]["started"] != again.manifest["build"]["started"]
     proc = cli("diff", first.manifest_path, again.manifest_path, "--json")
@@ -29,8 +29,8 @@ def test_same_inputs_same_day_report_no_content_change(builder, default_again) -
 
 
 def test_one_extra_package_is_reported_exactly(builder) -> None:  # type: ignore[no-untyped-def]
-    base = builder.build(EXAMPLES / "default.yaml", key="default")
-    extra = builder.build(EXAMPLES / "default.yaml", "--overlay", str(EXTRA), key="default-extra")
+    base = builder.image("default")
+    extra = builder.image("default-extra")
     assert "hello" in extra.package_names() and "hello" not in base.package_names()
     proc = cli("diff", base.manifest_path, extra.manifest_path, "--json")
     assert proc.returncode == 3, proc.stdout + proc.stderr

@@ -10,14 +10,14 @@ import pytest
 
 from overlay.core import disk
 from overlay.core.runner import Runner
-from tests.support import BUILD_ARGS, EXAMPLES, FIXTURES, cli, loop_devices, mounts
+from tests.support import BUILD_ARGS, EXAMPLES, FIXTURES, HostState, cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default")]
 
 
 @pytest.fixture(scope="module")
 def default(builder):  # type: ignore[no-untyped-def]
-    return builder.build(EXAMPLES / "default.yaml", key="default")
+    return builder.image("default")
 
 
 def test_manifest_lists_kernel_and_overlay_package(default) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +62,7 @@ def test_outputs_and_rebuild_script(default) -> None:  # type: ignore[no-untyped
 
 
 def test_missing_package_fails_cleanly(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before_loops, before_mounts = loop_devices(), mounts()
+    before = HostState()
     out = tmp_path / "out"
     proc = cli(
         "build",
@@ -82,4 +82,4 @@ def test_missing_package_fails_cleanly(builder, tmp_path: Path) -> None:  # type
     assert any("fai-overlay-no-such-package" in r for r in failed["reasons"])
     assert (out / "debian-trixie-genericcloud-amd64.build.log").stat().st_size > 0
     assert not list(out.glob(".*.partial"))
-    assert loop_devices() == before_loops and mounts() == before_mounts
+    assert HostState().leaks_since(before, builder.lane_owns) == []  # the lane's build is not ours

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import BUILD_ARGS, EXAMPLES, REPO, loop_devices, mounts, qemu_pids
+from tests.support import BUILD_ARGS, EXAMPLES, REPO, HostState, qemu_pids
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default")]
 
 
 def start(*args: str | Path) -> subprocess.Popen[str]:
@@ -45,14 +45,14 @@ def interrupt_when(proc: subprocess.Popen[str], marker: str, timeout: float) -> 
     return seen + rest
 
 
-def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
-    before_loops, before_mounts = loop_devices(), mounts()
+def test_ctrl_c_during_a_build(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = HostState()
     out = tmp_path / "out"
     proc = start("build", EXAMPLES / "default.yaml", "-o", out, *BUILD_ARGS)
     stderr = interrupt_when(proc, "extrbase", timeout=600)  # debootstrap is done, packages are installing
     assert proc.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr.strip().splitlines()[-1]
-    assert loop_devices() == before_loops and mounts() == before_mounts
+    assert HostState().leaks_since(before, builder.lane_owns) == []  # the lane's build is not ours
     assert not [p for p in out.iterdir() if p.suffix in (".raw", ".qcow2")]
     assert not list(out.glob(".*.partial"))
     failed = json.loads((out / "debian-trixie-genericcloud-amd64.build.failed.json").read_text())
@@ -60,7 +60,7 @@ def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_a_boot(builder) -> None:  # type: ignore[no-untyped-def]
-    image = builder.build(EXAMPLES / "default.yaml", key="default")
+    image = builder.image("default")
     before = qemu_pids()
     proc = start("boot", image.qcow2, "--firmware", "bios")
     stderr = interrupt_when(proc, "QEMU pid", timeout=300)

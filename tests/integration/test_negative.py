@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests import faults
-from tests.support import EXAMPLES, FIXTURES, cli, qemu_pids
+from tests.support import FIXTURES, cli, qemu_pids
 
-pytestmark = pytest.mark.integration
-
-
-def broken(builder, overlay: str, *more: str):  # type: ignore[no-untyped-def]
-    args = ["--overlay", str(FIXTURES / "overlays" / overlay)]
-    for extra in more:
-        args += ["--overlay", str(FIXTURES / "overlays" / extra)]
-    return builder.build(EXAMPLES / "default.yaml", *args, "--format", "raw", key=f"broken-{overlay}")
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default", "broken-fstab")]
 
 
 def with_overlay(raw: Path, overlay: Path) -> None:
@@ -38,7 +31,7 @@ def with_overlay(raw: Path, overlay: Path) -> None:
 def test_failing_overlay_tests_fail_test_and_boot(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The failing-tests overlay changes nothing in the image: a copy of the default image that records it
     is what a build with it would produce."""
-    default = builder.build(EXAMPLES / "default.yaml", key="default")
+    default = builder.image("default")
     raw = faults.copy_image(default.raw, tmp_path)
     with_overlay(raw, FIXTURES / "overlays" / "failing-tests")
     proc = cli("test", raw, env={"FAI_OVERLAY_DCI": ""})
@@ -57,7 +50,7 @@ def test_failing_overlay_tests_fail_test_and_boot(builder, tmp_path: Path) -> No
 
 
 def test_broken_fstab_fails_to_boot(builder) -> None:  # type: ignore[no-untyped-def]
-    image = broken(builder, "broken-fstab")
+    image = builder.image("broken-fstab")
     before = qemu_pids()
     proc = cli("boot", image.raw, "--firmware", "bios")
     assert proc.returncode == 1

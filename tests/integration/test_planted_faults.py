@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests import faults
-from tests.support import EXAMPLES
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default")]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def source(request: pytest.FixtureRequest) -> Path:
     if given:
         return Path(given).resolve()
     builder = request.getfixturevalue("builder")
-    return builder.build(EXAMPLES / "default.yaml", key="default").raw  # type: ignore[no-any-return]
+    return builder.image("default").raw  # type: ignore[no-any-return]
 
 
 def test_every_offline_check_catches_its_planted_fault(

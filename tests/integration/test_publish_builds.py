@@ -15,9 +15,9 @@ import pytest
 
 from overlay.publish import tree
 from tests.fixtures import publishkit as kit
-from tests.support import EXAMPLES, REPO, cli, secrets_in
+from tests.support import REPO, cli, secrets_in
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default", "default-again")]
 
 
 def sha512sum_check(directory: Path) -> list[str]:
@@ -31,7 +31,7 @@ def sha512sum_check(directory: Path) -> list[str]:
 def test_real_builds_twice_without_change_publish_once(builder, default_again, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # the canary build (built through a proxy with a password) is published first: its tree is
     # checked for secrets at the end
-    first, again = default_again, builder.build(EXAMPLES / "default.yaml", key="default")
+    first, again = default_again, builder.image("default")
     root = tmp_path / "tree"
     one = cli("publish", first.out_dir, "--to", root, "--json")
     assert one.returncode == 0, one.stderr[-3000:]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests import faults
-from tests.support import EXAMPLES, cli
+from tests.support import cli
 
-pytestmark = [pytest.mark.integration, pytest.mark.dci]
+pytestmark = [pytest.mark.integration, pytest.mark.dci, pytest.mark.builds("default", "amphora")]
 
 
 def upstream_cases(junit: Path) -> dict[str, ET.Element]:
@@ -23,7 +23,7 @@ def upstream_cases(junit: Path) -> dict[str, ET.Element]:
 
 
 def test_default_image_differs_from_upstream_only_as_expected(builder, dci: Path) -> None:  # type: ignore[no-untyped-def]
-    default = builder.build(EXAMPLES / "default.yaml", key="default")
+    default = builder.image("default")
     proc = cli("test", default.raw, "--dci", dci)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = (default.out_dir / f"{default.name}.test.txt").read_text().splitlines()
@@ -36,7 +36,7 @@ def test_default_image_differs_from_upstream_only_as_expected(builder, dci: Path
 
 
 def test_amphora_blend_expects_its_accounts(builder, dci: Path) -> None:  # type: ignore[no-untyped-def]
-    amphora = builder.build(EXAMPLES / "octavia-amphora.yaml", key="amphora")
+    amphora = builder.image("amphora")
     proc = cli("test", amphora.qcow2, env={"FAI_OVERLAY_DCI": str(dci)})  # the environment names it
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = (amphora.out_dir / f"{amphora.name}.test.txt").read_text()
@@ -46,7 +46,7 @@ def test_amphora_blend_expects_its_accounts(builder, dci: Path) -> None:  # type
 
 def test_an_unexpected_upstream_failure_fails_the_test(builder, dci: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A fault only upstream checks (the default locale): ours pass, upstream's verdict fails the run."""
-    default = builder.build(EXAMPLES / "default.yaml", key="default")
+    default = builder.image("default")
     raw = faults.copy_image(default.raw, tmp_path)
     faults.plant(
         raw, [faults.Fault("locale", {}, root=faults.write("etc/default/locale", "LANG=de_DE.UTF-8\n"))]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import CANARY, PROXY_PASSWORD, secrets_in
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default-again")]
 
 
 def test_canary_and_proxy_password_reach_no_output(default_again, canary_proxy) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from debian.deb822 import Dsc
 
 from tests.support import EXAMPLES, cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("slim", "default")]
 
 SLIM = EXAMPLES / "slim.yaml"  # the slim blend's image definition
 
@@ -34,7 +34,7 @@ def mirror_lacks(reason: str) -> bool:
 
 
 def test_slim_sources_all_downloaded_and_verified(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(SLIM, key="slim")
+    built = builder.image("slim")
     wanted = {(s["name"], s["version"]) for s in built.manifest["source_packages"]}
     proc = cli("sources", built.manifest_path, "-o", tmp_path, "--json")
     index = json.loads(proc.stdout)
@@ -79,7 +79,7 @@ def test_slim_sources_all_downloaded_and_verified(builder, tmp_path: Path) -> No
 
 
 def test_a_missing_version_is_reported_not_skipped(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(EXAMPLES / "default.yaml", key="default")
+    built = builder.image("default")
     doc = built.manifest
     real = [s for s in doc["source_packages"] if s["name"] in ("hello", "base-files", "debianutils")]
     doc["source_packages"] = [*real, {"name": "base-files", "version": "0.0.1-1"}]

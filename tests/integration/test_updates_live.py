@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import EXAMPLES, cli
+from tests.support import cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds("default")]
 
 SECURITY = "http://deb.debian.org/debian-security"
 
@@ -54,7 +54,7 @@ def lowered(manifest: dict[str, Any], names: list[str], path: Path) -> Path:
 
 
 def test_todays_build_has_nothing_newer(builder) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(EXAMPLES / "default.yaml", key="default")
+    built = builder.image("default")
     proc = cli("check-updates", built.manifest_path, "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
@@ -63,7 +63,7 @@ def test_todays_build_has_nothing_newer(builder) -> None:  # type: ignore[no-unt
 
 
 def test_lowered_versions_are_found_and_security_ones_flagged(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(EXAMPLES / "default.yaml", key="default")
+    built = builder.image("default")
     image = built.manifest["image"]
     security = security_versions(image["release"], image["arch"])
     packages = {p["name"]: p for p in built.manifest["packages"]}
@@ -166,7 +166,7 @@ def check_signatures(manifest: Path) -> list[str]:
 
 
 def test_release_signatures_are_verified_and_tampering_is_refused(builder) -> None:  # type: ignore[no-untyped-def]
-    built = builder.build(EXAMPLES / "default.yaml", key="default")
+    built = builder.image("default")
     check_signatures(built.manifest_path)
 
 
