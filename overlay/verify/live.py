@@ -18,6 +18,7 @@ import yaml
 from overlay.core import junit, log
 from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
+from overlay.verify import console
 from overlay.verify.offline import VERIFY_DIR, pytest_argv, run_pytest
 from overlay.verify.target import Target, dump_context
 from overlay.vm import accel as accelmod
@@ -52,19 +53,16 @@ class BootOptions:
 
 
 def _boot_phases(vm: machine.Vm, uses_cloud_init: bool, run: BootRun) -> None:
+    """Firmware, kernel, and (with cloud-init) userspace until cloud-init is done, each timed."""
     milestones = patterns()["milestones"]
     steps = [
         ("firmware and boot loader", milestones["kernel"], vm.timeouts["firmware"]),
         ("kernel and initramfs", milestones["userspace"], vm.timeouts["kernel"]),
     ]
-    final = r"Cloud-init v\. \S+ finished at" if uses_cloud_init else r"login: "
-    steps.append(
-        (
-            "userspace to " + ("cloud-init finished" if uses_cloud_init else "login"),
-            final,
-            vm.timeouts["userspace"],
+    if uses_cloud_init:
+        steps.append(
+            ("userspace to cloud-init finished", r"Cloud-init v\. \S+ finished at", vm.timeouts["userspace"])
         )
-    )
     for name, pattern, timeout in steps:
         t0 = time.monotonic()
         try:
@@ -147,6 +145,23 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
     log.info(result.summary.rstrip())
 
 
+def _console_tests(vm: machine.Vm, run: BootRun) -> None:
+    """No cloud-init: answer the first boot's prompts, log in as root on the console, check there."""
+    t0 = time.monotonic()
+    try:
+        session, cases = console.first_boot_and_login(vm.console, vm.timeouts["userspace"])
+    except BootFailed as exc:
+        run.cases.append(
+            junit.Case("boot: userspace to login", "failed", exc.message, time.monotonic() - t0)
+        )
+        raise
+    run.cases += cases
+    run.cases += console.checks(session, vm.disk_bytes)
+    problems = [c for c in run.cases if c.problem]
+    run.pytest_ok = not problems
+    log.info(f"console checks: {sum(not c.problem for c in run.cases)} passed, {len(problems)} failed")
+
+
 def overlay_seeds(
     target: Target, workdir: Path, runner: Runner, base: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -197,9 +212,11 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
         ):
             try:
                 _boot_phases(vm, uses_cloud_init, run)
-                vm.console.drain()
                 if uses_cloud_init:
+                    vm.console.drain()
                     _live_tests(target, vm, workdir, runner, run)
+                else:
+                    _console_tests(vm, run)
             finally:
                 shutil.copyfile(vm.files.console_log, console_copy)
     except BootFailed as exc:

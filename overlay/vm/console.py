@@ -94,20 +94,30 @@ class Console:
 
     def wait(self, phase: str, pattern: str, timeout: float) -> None:
         """Wait for `pattern`; fail at once on a failure pattern, EOF or timeout."""
+        self.expect(phase, [pattern], timeout)
+
+    def expect(self, phase: str, wanted_patterns: list[str], timeout: float) -> tuple[int, str, str]:
+        """Wait for the first of `wanted_patterns`: its index, the console text before it, the match.
+
+        A failure pattern, QEMU stopping or the timeout fail at once, saying which.
+        """
         t0 = time.monotonic()
-        wanted = [re.compile(pattern), *self.failure_res, pexpect.EOF, pexpect.TIMEOUT]
+        n = len(wanted_patterns)
+        wanted = [*map(re.compile, wanted_patterns), *self.failure_res, pexpect.EOF, pexpect.TIMEOUT]
         index = self.child.expect(wanted, timeout=timeout)
         elapsed = time.monotonic() - t0
-        if index == 0:
+        if index < n:
             self.phases.append(Phase(phase, elapsed))
-            return
+            return index, ANSI_RE.sub("", str(self.child.before)), str(self.child.after)
+        pattern = " or ".join(wanted_patterns)
+        index -= n - 1
         if index <= len(self.failure_res):
             meaning = self.failure_meaning[index - 1]
             raise BootFailed(
                 f"boot failed during {phase}: {meaning} (console: '{self.child.after.strip()[:120]}')",
                 hint=f"see {self.log_path}",
             )
-        if index == len(wanted) - 2:
+        if index == len(self.failure_res) + 1:
             raise BootFailed(
                 f"QEMU stopped during {phase} after {elapsed:.0f}s", hint=f"see {self.log_path}"
             )

@@ -23,7 +23,7 @@ PYC = re.compile(r"^(?P<dir>.*)/__pycache__/(?P<name>[^/.]+)\.[^/]+\.pyc$")
 def _compiled_from_package(path: str, owned: frozenset[str]) -> bool:
     """Byte code Python compiled from a package's module (py3compile at install, or at import)."""
     found = PYC.match(path)
-    return bool(found) and f"{found['dir']}/{found['name']}.py" in owned
+    return found is not None and f"{found['dir']}/{found['name']}.py" in owned
 
 
 def _matches(path: str, patterns: list[str]) -> bool:
