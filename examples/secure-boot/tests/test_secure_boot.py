@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from overlay import disk
+from overlay.core import disk
 
-SHIM = {
-    "amd64": ("EFI/BOOT/BOOTX64.EFI", "/usr/lib/shim/shimx64.efi.signed"),
-    "arm64": ("EFI/BOOT/BOOTAA64.EFI", "/usr/lib/shim/shimaa64.efi.signed"),
-}
+# Debian's signed shim per architecture; the ESP's removable path comes from fai-overlay's arch table.
+SHIM = {"amd64": "/usr/lib/shim/shimx64.efi.signed", "arm64": "/usr/lib/shim/shimaa64.efi.signed"}
 
 
 @pytest.mark.offline
@@ -20,7 +18,7 @@ def test_signed_packages_installed(fo) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.offline
 def test_removable_path_holds_signed_shim(fo, image_root, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    boot_file, shim = SHIM[fo.arch]
+    boot_file, shim = fo.arch_spec.efi_boot_file, SHIM[fo.arch]
     esp = next(p for p in disk.partitions(fo.image, runner) if p.is_esp)
     copy = tmp_path / "boot.efi"
     runner.run(
