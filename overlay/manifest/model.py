@@ -25,7 +25,7 @@ from overlay.manifest import typed
 API_VERSION = "fai-overlay.debian.org/v1"
 MANIFEST_VERSION = 1
 KIND = "Build"
-MAX_BYTES = 64 << 20  # a manifest of a few thousand packages is a few MiB
+MAX_BYTES = 16 << 20  # a manifest of a few thousand packages is a few MiB
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import lzma
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from overlay import __version__
 from overlay.core import log
 from overlay.core.errors import ExitCode, OverlayError
+from overlay.core.secrets import redact_url
 
 USER_AGENT = f"fai-overlay/{__version__}"
 TIMEOUT = 60.0
@@ -27,12 +27,9 @@ class NotFound(OverlayError):
         self.url = url
 
 
-def redact(url: str) -> str:
-    """`url` with any user and password shown as ***, for logs and messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+redact = redact_url  # a URL with its user and password shown as ***, for logs and messages
+MAX_GET = 256 << 20  # an InRelease, index or .dsc; the largest real index is about 15 MiB compressed
+MAX_INDEX = 1 << 30  # an index unpacked; trixie's main Packages of one architecture is about 60 MiB
 
 
 def fetch_error(url: str, reason: object, proxy: str | None = None) -> OverlayError:
@@ -69,39 +66,67 @@ class Fetcher:
         except (urllib.error.URLError, OSError) as exc:
             raise fetch_error(url, getattr(exc, "reason", exc), self.proxy) from None
 
-    def get(self, url: str) -> bytes:
+    def get(self, url: str, limit: int = MAX_GET) -> bytes:
+        """The body of `url`; a mirror sending more than `limit` bytes is refused."""
         with self._open(url) as response:
             try:
-                data: bytes = response.read()
+                data: bytes = response.read(limit + 1)
             except OSError as exc:
                 raise fetch_error(url, exc) from None
+        if len(data) > limit:
+            raise too_large(url, limit)
         return data
 
-    def download(self, url: str, dest: Path) -> str:
-        """Stream `url` into `dest` (through dest.part) and return its sha256."""
+    def download(self, url: str, dest: Path, limit: int | None = None) -> str:
+        """Stream `url` into `dest` (through dest.part) and return its sha256; at most `limit` bytes."""
         digest = hashlib.sha256()
         part = dest.with_name(dest.name + ".part")
+        written = 0
         with self._open(url) as response, part.open("wb") as out:
             try:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
+                    written += len(chunk)
+                    if limit is not None and written > limit:
+                        break
                     digest.update(chunk)
                     out.write(chunk)
             except OSError as exc:
+                part.unlink(missing_ok=True)
                 raise fetch_error(url, exc) from None
+        if limit is not None and written > limit:
+            part.unlink(missing_ok=True)
+            raise too_large(url, limit)
         part.replace(dest)
         return digest.hexdigest()
 
 
-def decompress(name: str, data: bytes) -> bytes:
-    """Unpack an apt index by its file name: .xz, .gz or plain."""
+def too_large(url: str, limit: int) -> OverlayError:
+    return OverlayError(
+        f"{url} is larger than the {limit} bytes expected",
+        hint="the mirror may be broken or hostile; try another --mirror",
+        code=ExitCode.FAILED,
+    )
+
+
+def decompress(name: str, data: bytes, limit: int = MAX_INDEX) -> bytes:
+    """Unpack an apt index by its file name: .xz, .gz or plain; never more than `limit` bytes."""
     try:
         if name.endswith(".xz"):
-            return lzma.decompress(data)
-        if name.endswith(".gz"):
-            return gzip.decompress(data)
-    except (lzma.LZMAError, OSError, EOFError) as exc:
+            unpacker: Any = lzma.LZMADecompressor()
+        elif name.endswith(".gz"):
+            unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:
+            return data
+        out = unpacker.decompress(data, limit + 1)
+    except (lzma.LZMAError, zlib.error, OSError, EOFError) as exc:
         raise OverlayError(f"corrupt index {name}: {exc}", code=ExitCode.FAILED) from None
-    return data
+    if len(out) > limit:
+        raise OverlayError(
+            f"index {name} unpacks to more than {limit >> 20} MiB",
+            hint="a broken or hostile mirror",
+            code=ExitCode.FAILED,
+        )
+    return bytes(out)
 
 
 def sha256_bytes(data: bytes) -> str:

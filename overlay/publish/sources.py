@@ -146,7 +146,7 @@ def dsc_files(dsc: Path, entry: SourceEntry) -> list[FileRef]:
 def _get_verified(fetcher: Fetcher, url: str, dest: Path, ref: FileRef) -> None:
     if dest.is_file() and dest.stat().st_size == ref.size and sha256_file(dest) == ref.sha256:
         return  # already there from an earlier run
-    digest = fetcher.download(url, dest)
+    digest = fetcher.download(url, dest, limit=ref.size)
     if digest != ref.sha256 or dest.stat().st_size != ref.size:
         dest.unlink()
         raise OverlayError(

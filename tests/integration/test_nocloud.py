@@ -30,12 +30,12 @@ CONSOLE_CHECKS = [
 def test_nocloud_builds_tests_and_boots_in_one_command(builder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     proc = cli(
-        "build", EXAMPLES / "default.yaml", "--vendor", "nocloud", "--arch", "amd64", "-o", out, *BUILD_ARGS,
-        "--test", "--boot", "--firmware", "bios",
+        "build", EXAMPLES / "genericcloud.yaml", "--vendor", "nocloud", "--arch", "amd64",
+        "-o", out, *BUILD_ARGS, "--test", "--boot", "--firmware", "bios",
     )  # fmt: skip
     (builder.artifacts / "builds" / "nocloud.stderr.txt").write_text(proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    name = "debian-trixie-nocloud-amd64"
+    name = "debian-trixie-nocloud-amd64-base"
     manifest = json.loads((out / f"{name}.build.json").read_text())
     assert "cloud-init" not in {p["name"] for p in manifest["packages"]}
     assert " 0 failed" in (out / f"{name}.test.txt").read_text()

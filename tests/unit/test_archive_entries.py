@@ -130,7 +130,7 @@ class GuardedFetcher(kit.FakeFetcher):
     root: Path = Path("/nonexistent")
     escapes: list[Path] = []
 
-    def download(self, url: str, dest: Path) -> str:
+    def download(self, url: str, dest: Path, limit: int | None = None) -> str:
         if not dest.resolve().is_relative_to(self.root.resolve()):
             self.escapes.append(dest)
             raise AssertionError(f"download outside the output directory: {dest}")

@@ -88,3 +88,29 @@ def test_a_masked_proxy_is_asked_for_not_used(tmp_path: Path) -> None:
         "whose credentials the manifest does not keep (hint: give the proxy again: --apt-proxy URL)"
         in proc.stderr
     )
+
+
+def test_a_hostile_mirror_cannot_exhaust_memory_or_disk(tmp_path: Path) -> None:
+    import lzma
+
+    from overlay.core.errors import OverlayError
+    from overlay.publish import fetch
+
+    bomb = lzma.compress(b"\0" * (8 << 20))  # 8 MiB of zeros in a few KiB
+    with pytest.raises(OverlayError, match="unpacks to more than 1 MiB"):
+        fetch.decompress("Packages.xz", bomb, limit=1 << 20)
+    assert len(fetch.decompress("Packages.xz", bomb)) == 8 << 20
+    with pytest.raises(OverlayError, match="corrupt index"):
+        fetch.decompress("Sources.gz", b"not gzip")
+
+    class Endless(fetch.Fetcher):
+        def _open(self, url: str):  # type: ignore[no-untyped-def]
+            import io
+
+            return io.BytesIO(b"x" * (3 << 20))
+
+    with pytest.raises(OverlayError, match="larger than the 1048576 bytes expected"):
+        Endless().get("http://mirror/x", limit=1 << 20)
+    with pytest.raises(OverlayError, match="larger than the 100 bytes expected"):
+        Endless().download("http://mirror/x.tar.xz", tmp_path / "x.tar.xz", limit=100)
+    assert list(tmp_path.iterdir()) == []
