@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from overlay.core import junit
 from overlay.vm.console import BootFailed, Console
 
-# systemd-firstboot's prompts (systemd 257): the root password is answered, the rest skipped.
-PASSWORD_PROMPT = r"(?i)new root password(?: again)?[^\n:]*: ?$"
-OTHER_PROMPT = r"(?i)please enter (?:the new |new |system )?[^\n]*?(?:name or number|hostname)[^\n:]*: ?$"
+# What a first boot shows on the serial console (systemd 257, trixie): firstboot and agetty ask the
+# terminal where its cursor is (ESC [6n) and wait for the answer a terminal would give; firstboot
+# then waits for a key, asks for the root password (twice) and, if they are not preset, for the
+# locale, keymap, timezone and hostname (skipped: the image's own stay).
+CURSOR_QUERY = r"\x1b\[6n"
+CURSOR_REPORT = "\x1b[24;80R"
+PRESS_ANY_KEY = r"(?i)press any key"
+PASSWORD_PROMPT = r"(?i)new root password"
+OTHER_PROMPT = r"(?i)please enter (?:the )?(?:new )?(?:system )?(?:locale|keymap|timezone|hostname)[^\n]*"
 LOGIN_PROMPT = r"login: ?$"
 SHELL_PROMPT = r"(?:#|\$) ?$"
 MARK = "FO-CONSOLE"
@@ -34,7 +40,7 @@ class Session:
     def run(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command as root on the console: its exit code and output."""
         # The quotes split the markers in the echoed command line, so only the output matches.
-        self.console.send(f"echo {MARK}''-BEGIN; {command}; echo {MARK}''-RC=$?\n")
+        self.console.send(f"echo {MARK}''-BEGIN; {command}; echo {MARK}''-RC=$?\r")
         phase = f"running {command!r}"
         self.console.expect(phase, [f"{MARK}-BEGIN\\r?\\n"], timeout or self.timeout)
         _, text, marker = self.console.expect(phase, [f"{MARK}-RC=\\d+"], timeout or self.timeout)
@@ -46,15 +52,18 @@ def first_boot_and_login(console: Console, timeout: float) -> tuple[Session, lis
     password = secrets.token_urlsafe(12)
     cases: list[junit.Case] = []
     t0, asked = time.monotonic(), False
+    wanted = [CURSOR_QUERY, PRESS_ANY_KEY, PASSWORD_PROMPT, OTHER_PROMPT, LOGIN_PROMPT]
     while True:
-        index, _, _ = console.expect(
-            "userspace to login", [PASSWORD_PROMPT, OTHER_PROMPT, LOGIN_PROMPT], timeout
-        )
+        index, _, _ = console.expect("userspace to login", wanted, timeout)
         if index == 0:
-            asked = True
-            console.send(password + "\n")
+            console.send(CURSOR_REPORT)
         elif index == 1:
-            console.send("\n")  # keep the image's locale, keymap, timezone, hostname
+            console.send("\r")
+        elif index == 2:
+            asked = True
+            console.send(password + "\r")
+        elif index == 3:
+            console.send("\r")  # keep the image's locale, keymap, timezone, hostname
         else:
             break
     if not asked:
@@ -63,9 +72,9 @@ def first_boot_and_login(console: Console, timeout: float) -> tuple[Session, lis
         junit.Case("console: the first boot asked for the root password", seconds=time.monotonic() - t0)
     )
     t0 = time.monotonic()
-    console.send("root\n")
+    console.send("root\r")
     console.expect("login as root", [r"(?i)password: ?$"], 60)
-    console.send(password + "\n")
+    console.send(password + "\r")
     console.expect("login as root", [SHELL_PROMPT], 120)
     session = Session(console, timeout)
     session.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0 TERM=dumb")
