@@ -3,8 +3,9 @@
 The page's `sh` blocks run in order, in one bash (`-euo pipefail`, so every command must
 succeed), with only the checkout path (`DCI=~/dci`) and the output directory (`OUT=…`)
 replaced, and with Debian's plain PATH: no virtualenv, no fai-overlay. Plain fai-diskimage
-takes no lock of its own beyond FAI's, so the test holds fai-overlay's host lock
-(/run/lock/fai-overlay.lock) while the page runs, as the page tells users to: other builds wait.
+takes no lock of its own beyond FAI's (which makes a second build fail, not wait), so the test
+holds fai-overlay's host lock (/run/lock/fai-overlay.lock) meanwhile, as the page tells users to:
+other builds wait. The checkout must not change, ignored files included.
 
 About 2 minutes: one plain build of trixie genericcloud amd64 from the Debian mirror.
 """
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +57,15 @@ def _junit_failures(report: Path) -> tuple[int, set[str]]:
     return len(cases), failed
 
 
-def test_the_page_builds_the_official_image(dci: Path, artifacts: Path) -> None:
+@pytest.fixture(scope="module")
+def host_lock() -> Iterator[None]:
+    """fai-overlay's host lock, for the whole module: no other build starts while the page runs or
+    while the suite's leftover check (tests/conftest.py) looks for loop devices afterwards."""
+    with build_lock(HostPaths()):
+        yield
+
+
+def test_the_page_builds_the_official_image(dci: Path, artifacts: Path, host_lock: None) -> None:
     if os.geteuid() != 0:
         pytest.fail("this test runs fai-diskimage: it needs root", pytrace=False)
     for tool in ("fai-diskimage", "mcopy", "partx", "qemu-img"):
@@ -68,18 +78,21 @@ def test_the_page_builds_the_official_image(dci: Path, artifacts: Path) -> None:
     log = artifacts / "fai-without-wrapper.log"
     env = {"PATH": PATH, "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
     try:
-        with build_lock(HostPaths()):  # fai-overlay's host lock: no other build runs meanwhile
-            loops, mounted = loop_devices(), mounts()
-            proc = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", docshell.script(dci, out)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=env,
-                cwd=out,
-                timeout=3600,
-            )
-            new_loops, new_mounts = loop_devices() - loops, mounts() - mounted
+        loops, mounted = loop_devices(), mounts()
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", docshell.script(dci, out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=out,
+            timeout=3600,
+        )
+        # only the page's: other sessions may test or boot their images (no host lock) meanwhile
+        new_loops = {x for x in loop_devices() - loops if str(out) in x}
+        new_mounts = {
+            x for x in mounts() - mounted if any(m in x for m in (str(out), *SCRATCH, "fai-diskimage"))
+        }
         log.write_text(proc.stdout)
         assert proc.returncode == 0, (
             f"the page's commands failed (exit {proc.returncode}); output in {log}:\n{proc.stdout[-3000:]}"
