@@ -172,9 +172,9 @@ begin "Plan: what will be built, and why" \
 say "The class list is computed the way debian-cloud-images computes it: most classes are combinations like BASE+AMD64."
 say "Why not the slim blend too? octavia-agent Depends on apparmor, iputils-ping and curl, which slim removes or"
 say "  checks are gone: apt would refuse. So we take slim's first cut, --drop-class EXTRAS, which any image can take."
-show fai-overlay plan "$BLEND" "${LEAN[@]}" "${EXTRA[@]}"
+show fai-overlay plan "$BLEND" "${LEAN[@]}" -o "$IMAGES" "${EXTRA[@]}"
 if [ "$DRY" = 0 ]; then
-    "$FO" plan "$BLEND" "${LEAN[@]}" "${EXTRA[@]}" 2>&1 | awk '
+    "$FO" plan "$BLEND" "${LEAN[@]}" -o "$IMAGES" "${EXTRA[@]}" 2>&1 | awk '
         /combination of/ { combos++; next }
         /^# environment/ && combos { printf "#   … and %d combination classes\n", combos }
         length($0) > 120 { print substr($0, 1, 117) "…"; next }
@@ -204,6 +204,18 @@ if [ "$DRY" = 0 ]; then
         printf '%s   some checks failed: the results page will show which%s\n' "$RED" "$RESET"
     else
         printf '%s   built, checked offline and booted: all checks passed%s\n' "$GREEN" "$RESET"
+    fi
+    BOOT_JSON=${AMPHORA_JSON%.build.json}.boot.json
+    if [ -f "$BOOT_JSON" ]; then
+        python3 - "$BOOT_JSON" <<'EOF'
+import json
+import sys
+
+for firmware, boot in json.load(open(sys.argv[1])).items():
+    phases = ", ".join(f"{name.split(': ', 1)[-1]} {seconds:.0f}s" for name, seconds in boot["phases"].items())
+    print(f"   {firmware} boot under {boot['accel'].upper()}: {phases}")
+EOF
+        ACCEL=$(python3 -c 'import json, sys; print(", ".join(sorted({b["accel"].upper() for b in json.load(open(sys.argv[1])).values()})))' "$BOOT_JSON")
     fi
 fi
 finish
@@ -250,6 +262,7 @@ begin "Publish: a cloud.debian.org-style tree and its results page" \
     "Both images into one daily version directory: raw, compressed qcow2, tar.xz, manifests, logs, junit" \
     "results, SHA512SUMS, a 'latest' link, retention, and one static index.html."
 say "The page is one file with its CSS inline and no JavaScript: serve the tree with any web server."
+say "The slow part is xz: every image is also published as tar.xz, and xz is as fast as the cores it gets."
 fai_overlay publish "$IMAGES" --to "$TREE"
 if [ "$DRY" = 0 ]; then
     echo "   results page: $(rel "$TREE")/index.html  (file://$TREE/index.html)"
@@ -259,7 +272,7 @@ finish
 
 # ---- the end ---------------------------------------------------------------------------
 
-printf '\n%sTimings%s (%s)\n' "$BOLD" "$RESET" "$([ "$DRY" = 1 ] && echo 'dry run' || echo "$ACCEL")"
+printf '\n%sTimings%s (%s; QEMU: %s)\n' "$BOLD" "$RESET" "$(nproc) cores" "$([ "$DRY" = 1 ] && echo 'dry run' || echo "$ACCEL")"
 for i in "${!TITLES[@]}"; do
     printf '   %-62s %8s\n' "$((i + 1)). ${TITLES[$i]}" "$(duration "${SECONDS_TAKEN[$i]}")"
 done
