@@ -107,7 +107,7 @@ manifest_of() {  # the manifest path in a `build --json` result; empty if the bu
 
 on_exit() {
     local rc=$?
-    if [ "$rc" -ne 0 ] && [ "$DRY" = 0 ]; then
+    if [ "$rc" -ne 0 ] && [ "$DRY" = 0 ] && [ "$STEP" -gt 0 ]; then
         printf '\n%sThe demo stopped (exit %d) in step %d, %s.%s\n' "$RED" "$rc" "$STEP" "$TITLE" "$RESET"
         echo "fai-overlay cleans up its own builds and boots: no loop device, mount or QEMU process is left."
         echo "What was made so far is in $(rel "$OUT")."
