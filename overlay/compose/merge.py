@@ -227,6 +227,14 @@ def check_requires(layers: Sequence[Layer], classes: Sequence[str]) -> None:
                     hint="add an overlay that provides it, list it under 'classes', or pick a vendor "
                     "whose classes include it",
                 )
+        for cls, why in layer.definition.conflicts.items():
+            if cls in present:
+                raise OverlayError(
+                    f"overlay '{layer.name}' cannot be combined with class {cls}: {why}",
+                    path=layer.definition.manifest,
+                    line=layer.definition.line_of("conflicts", cls),
+                    hint=f"build without {cls}: drop the overlay or blend that provides it",
+                )
 
 
 def prepare(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ NON_SPACE = (
     "__pycache__",
     ".gitignore",
 )
-KEYS = {"name", "description", "provides", "requires", "drops", "replaces", "variables", "allow"}
 # What an overlay may add to the offline checks' allow-lists (data/checks.yaml), and
 # 'upstream': upstream tests (debian-cloud-images' system_tests/image) expected to fail.
 ALLOW_KEYS = (
@@ -49,6 +48,7 @@ class OverlayDef:
     description: str = ""
     provides: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    conflicts: Mapping[str, str] = field(default_factory=dict)  # class -> why they cannot be combined
     drops: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()
     variables: Mapping[str, str] = field(default_factory=dict)
@@ -56,9 +56,13 @@ class OverlayDef:
     manifest: Path | None = None
     lines: Mapping[yamlsrc.Key, int] = field(default_factory=dict, repr=False)
 
-    def line_of(self, key: str, index: int | None = None) -> int | None:
+    def line_of(self, key: str, index: str | int | None = None) -> int | None:
         doc = yamlsrc.Doc(self.manifest or self.root, {}, dict(self.lines))
         return doc.line(key, index) if index is not None else doc.line(key)
+
+
+# The keys of overlay.yaml are the fields of OverlayDef that come from it.
+KEYS = {f.name for f in fields(OverlayDef)} - {"root", "manifest", "lines"}
 
 
 def _names(doc: yamlsrc.Doc, key: str, classes: bool) -> tuple[str, ...]:
@@ -99,6 +103,19 @@ def _allow(doc: yamlsrc.Doc) -> dict[str, tuple[str, ...]]:
             hint="e.g. allow: {users: [haproxy], var_log: [haproxy.log]}",
         )
     return {key: tuple(values) for key, values in allow.items()}
+
+
+def _conflicts(doc: yamlsrc.Doc) -> dict[str, str]:
+    conflicts = doc.data.get("conflicts") or {}
+    hint = "e.g. conflicts: {SLIM: octavia-agent needs apparmor, which slim removes}"
+    if not isinstance(conflicts, dict):
+        raise doc.error(("conflicts",), "conflicts must map class names to the reason", hint=hint)
+    for cls, why in conflicts.items():
+        if not isinstance(cls, str) or not names.valid_class(cls):
+            raise doc.error(("conflicts",), f"class name '{cls}' is invalid", hint=names.CLASS_HINT)
+        if not isinstance(why, str) or not why.strip() or "\n" in why.strip():
+            raise doc.error(("conflicts", cls), f"conflicts: {cls} needs a one-line reason", hint=hint)
+    return {cls: why.strip() for cls, why in conflicts.items()}
 
 
 def _variables(doc: yamlsrc.Doc) -> dict[str, str]:
@@ -142,6 +159,7 @@ def load(root: Path) -> OverlayDef:
         description=_text(doc, "description", ""),
         provides=_names(doc, "provides", True),
         requires=_names(doc, "requires", True),
+        conflicts=_conflicts(doc),
         drops=_names(doc, "drops", True),
         replaces=_replaces(doc),
         variables=_variables(doc),

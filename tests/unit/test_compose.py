@@ -219,6 +219,25 @@ def test_requires_a_class_nothing_provides(make_tree: Maker) -> None:
     assert info.value.line == 3
 
 
+def test_conflicting_class_stops_with_the_reason(make_tree: Maker) -> None:
+    ov = overlay(make_tree, "ov", {}, "conflicts:\n  SLIM: it needs apparmor, which slim removes\n")
+    check_requires([ov], ["BASE", "CLOUD", "LAST"])  # SLIM absent: fine
+    with pytest.raises(
+        OverlayError, match="overlay 'ov' cannot be combined with class SLIM: it needs apparmor"
+    ) as info:
+        check_requires([ov], ["BASE", "SLIM", "LAST"])
+    assert info.value.line == 2 and info.value.hint and "without SLIM:" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["conflicts: [SLIM]\n", "conflicts: {slim: x}\n", "conflicts: {SLIM: ''}\n", "conflicts: {SLIM: [a]}\n"],
+)
+def test_conflicts_must_map_classes_to_a_reason(make_tree: Maker, text: str) -> None:
+    with pytest.raises(OverlayError, match="conflicts"):
+        overlay(make_tree, "ov", {}, text)
+
+
 def test_stale_replaces_entry(make_tree: Maker) -> None:
     ov = overlay(make_tree, "ov", {"files/etc/y/OV": "y"}, "replaces: [files/etc/nothing/DEBIAN]\n")
     with pytest.raises(

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from overlay.build.plan import make_plan
+from overlay.core.errors import OverlayError
+from overlay.definition.load import load_images
 from tests.support import EXAMPLES
 
 MODULES = sorted(EXAMPLES.glob("*/tests/test_*.py"))
@@ -23,3 +26,11 @@ def test_overlay_test_module_imports(path: Path) -> None:
 
 def test_there_are_example_tests() -> None:
     assert len(MODULES) >= 5
+
+
+def test_the_amphora_blend_and_slim_are_refused_together(tmp_path: Path) -> None:
+    """octavia-agent depends on packages slim removes: plan says so instead of a failed build."""
+    (spec,) = load_images(EXAMPLES / "octavia-amphora.yaml", {"overlays": [str(EXAMPLES / "slim")]})
+    with pytest.raises(OverlayError, match="'octavia-amphora' cannot be combined with class SLIM: "):
+        make_plan(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
