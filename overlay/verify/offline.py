@@ -15,6 +15,11 @@ from overlay.core.runner import Runner
 from overlay.verify.target import Target, dump_context
 
 VERIFY_DIR = resources.package_path("verify")
+# What `fai-overlay test` writes next to the image, each <name><suffix>; the summary is
+# the log's .txt (run_pytest). CI jobs (overlay/ci) name their artifacts from these.
+REPORT = ".test.junit.xml"
+LOG = ".test.log"
+SUMMARY = ".test.txt"
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def run_pytest(argv: list[str], runner: Runner, log_path: Path, report: Path, ti
 
 def run(target: Target, runner: Runner) -> TestRun:
     out = target.out_dir
-    report = out / f"{target.name}.test.junit.xml"
+    report = out / f"{target.name}{REPORT}"
     report.unlink(missing_ok=True)
     tests = [VERIFY_DIR / "checks", *target.test_dirs()]
     with (
@@ -84,7 +89,7 @@ def run(target: Target, runner: Runner) -> TestRun:
             run_ = run_pytest(
                 pytest_argv(context, report, tests, "offline"),
                 runner,
-                out / f"{target.name}.test.log",
+                out / f"{target.name}{LOG}",
                 report,
                 f"offline checks of {target.name}",
             )
@@ -98,6 +103,6 @@ def check(target: Target, runner: Runner) -> TestRun:
         first = result.summary.splitlines()[1].strip() if len(result.summary.splitlines()) > 1 else ""
         raise BuildFailed(
             f"offline checks of {target.name} failed: {first}",
-            hint=f"see {target.out_dir / (target.name + '.test.txt')} and .test.log",
+            hint=f"see {target.out_dir / (target.name + SUMMARY)} and {LOG}",
         )
     return result
