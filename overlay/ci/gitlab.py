@@ -242,6 +242,7 @@ def pipeline(definitions: Sequence[Definition], options: Options) -> dict[str, A
     if not definitions:
         raise OverlayError("no image definition given", hint=NO_DEFINITION_HINT)
     doc: dict[str, Any] = {
+        "workflow": jobs.workflow(),
         "stages": list(jobs.STAGES),
         "variables": {
             "PUBLISH_TREE": {

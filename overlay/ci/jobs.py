@@ -25,6 +25,7 @@ TAGS_HINT = "--tags ARCH=TAG[,TAG…] (ARCH: an architecture, or publish), e.g. 
 
 SCHEDULED = '$CI_PIPELINE_SOURCE == "schedule"'
 DEFAULT_BRANCH = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+MERGE_REQUEST = '$CI_PIPELINE_SOURCE == "merge_request_event"'
 
 
 def default_tags(key: str) -> tuple[str, ...]:
@@ -67,6 +68,12 @@ def parse_tags(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
             raise OverlayError(f"--tags {key}= is given twice", hint="list all its tags in one --tags")
         out[key] = tags
     return out
+
+
+def workflow() -> dict[str, Any]:
+    """Branch pipelines only, as Debian's own: a job rule without `if` would also put every job
+    in a merge request pipeline, and each push would build twice."""
+    return {"rules": [{"if": MERGE_REQUEST, "when": "never"}, {"when": "always"}]}
 
 
 def rules(*, scheduled: bool = False, publish: bool = False) -> list[dict[str, str]]:

@@ -120,6 +120,11 @@ def test_the_boot_job_keeps_what_fai_overlay_boot_writes(capsys, tmp_path: Path)
 
 def test_publish_on_the_default_branch_and_never_scheduled(capsys) -> None:  # type: ignore[no-untyped-def]
     doc = pipeline(capsys, "examples/default.yaml", "--publish-to", "/srv/cloud")
+    # branch pipelines only: a push to a branch with a merge request builds once
+    assert doc["workflow"]["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"', "when": "never"},
+        {"when": "always"},
+    ]
     never_scheduled = {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}
     assert doc["publish"]["rules"] == [never_scheduled, {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     assert doc["publish"]["script"] == ['fai-overlay publish out --to "$PUBLISH_TREE"']
