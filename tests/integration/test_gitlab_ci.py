@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -125,11 +126,18 @@ def exported(project: Path, rel: str) -> list[Path]:
     return sorted((project / ".gitlab-ci-local" / "artifacts").glob(f"*/{rel}"))
 
 
-def test_amd64_build_offline_test_and_live_boot_jobs_pass(tmp_path: Path, artifacts: Path) -> None:
+def test_amd64_build_offline_test_and_live_boot_jobs_pass(artifacts: Path) -> None:
     gitlab_ci_local()
     if os.geteuid() != 0:
         pytest.fail("the build, offline-test and live-boot jobs need root", pytrace=False)
-    project = tmp_path / "project"
+    # not pytest's tmp_path: other pytest sessions on the host prune old ones, during these minutes too
+    with tempfile.TemporaryDirectory(
+        prefix="fai-overlay-gitlab-ci.", dir="/var/tmp", ignore_cleanup_errors=True
+    ) as tmp:
+        run_the_pipeline(Path(tmp) / "project", artifacts / "gitlab-ci")
+
+
+def run_the_pipeline(project: Path, keep: Path) -> None:
     copy_repository(project)
     doc_text = cli("ci", "examples/default.yaml", "--firmware", "bios", cwd=project, check=True).stdout
     (project / ".gitlab-ci.yml").write_text(doc_text)
@@ -137,40 +145,33 @@ def test_amd64_build_offline_test_and_live_boot_jobs_pass(tmp_path: Path, artifa
     doc = yaml.safe_load(doc_text)
     build, test, boot = "build default amd64", "offline-test default amd64", "live-boot default amd64"
     assert {build, test, boot} <= set(doc)
-    keep = artifacts / "gitlab-ci"
     shutil.rmtree(keep, ignore_errors=True)
     keep.mkdir(parents=True)
-    try:
-        options = f"BUILD_OPTIONS={' '.join(BUILD_ARGS)}"
-        code, seconds = run_gcl(
-            project, ["--needs", "--variable", options, test, boot], keep / "gitlab-ci-local.log"
-        )
-        (keep / "duration.txt").write_text(f"{seconds:.0f} s for {build}, {test}, {boot}\n")
-        print(f"gitlab-ci-local: {seconds:.0f} s for the amd64 build, offline-test and live-boot jobs")
-        for log in (project / ".gitlab-ci-local" / "output").glob("*.log"):
-            shutil.copyfile(log, keep / log.name)
-        tail = "\n".join((keep / "gitlab-ci-local.log").read_text().splitlines()[-40:])
-        assert code == 0, f"gitlab-ci-local exited {code} after {seconds:.0f}s:\n{tail}"
+    options = f"BUILD_OPTIONS={' '.join(BUILD_ARGS)}"
+    code, seconds = run_gcl(
+        project, ["--needs", "--variable", options, test, boot], keep / "gitlab-ci-local.log"
+    )
+    (keep / "duration.txt").write_text(f"{seconds:.0f} s for {build}, {test}, {boot}\n")
+    print(f"gitlab-ci-local: {seconds:.0f} s for the amd64 build, offline-test and live-boot jobs")
+    for log in (project / ".gitlab-ci-local" / "output").glob("*.log"):
+        shutil.copyfile(log, keep / log.name)
+    tail = "\n".join((keep / "gitlab-ci-local.log").read_text().splitlines()[-40:])
+    assert code == 0, f"gitlab-ci-local exited {code} after {seconds:.0f}s:\n{tail}"
 
-        # the build job handed the manifest and the qcow2 on, and never a raw image
-        for suffix in (".build.json", ".qcow2"):
-            assert exported(project, f"out/{NAME}{suffix}"), f"{NAME}{suffix} is not among the artifacts"
-        assert not [p for p in (project / ".gitlab-ci-local" / "artifacts").rglob("*.raw")]
-        for kind, suites in (("test", ["offline"]), ("boot", ["boot-bios", "live-bios"])):
-            reports = [
-                project / "out" / f"{NAME}.{kind}.junit.xml",
-                *exported(project, f"out/{NAME}.{kind}.junit.xml"),
-            ]
-            assert len(reports) == 2 and reports[1].is_file(), (
-                f"{kind}: the job's junit report is no artifact"
-            )
-            shutil.copyfile(reports[1], keep / reports[1].name)
-            counts = junit_counts(reports[1])
-            assert counts["tests"] > 0 and not counts["failures"] and not counts["errors"], counts
-            assert counts["suites"] == suites, counts  # one firmware only: --firmware bios
-    finally:
-        for big in ("out", ".gitlab-ci-local", ".venv"):
-            shutil.rmtree(project / big, ignore_errors=True)
+    # the build job handed the manifest and the qcow2 on, and never a raw image
+    for suffix in (".build.json", ".qcow2"):
+        assert exported(project, f"out/{NAME}{suffix}"), f"{NAME}{suffix} is not among the artifacts"
+    assert not [p for p in (project / ".gitlab-ci-local" / "artifacts").rglob("*.raw")]
+    for kind, suites in (("test", ["offline"]), ("boot", ["boot-bios", "live-bios"])):
+        reports = [
+            project / "out" / f"{NAME}.{kind}.junit.xml",
+            *exported(project, f"out/{NAME}.{kind}.junit.xml"),
+        ]
+        assert len(reports) == 2 and reports[1].is_file(), f"{kind}: the job's junit report is no artifact"
+        shutil.copyfile(reports[1], keep / reports[1].name)
+        counts = junit_counts(reports[1])
+        assert counts["tests"] > 0 and not counts["failures"] and not counts["errors"], counts
+        assert counts["suites"] == suites, counts  # one firmware only: --firmware bios
 
 
 @pytest.fixture
