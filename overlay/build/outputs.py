@@ -13,6 +13,16 @@ from overlay.definition.spec import Format
 from overlay.manifest.model import OutputFile
 
 IMAGE_SUFFIXES = tuple(f".{f.value}" for f in Format)
+# What else a build leaves in its output directory, each <name><suffix>. CI jobs
+# (overlay/ci) name their artifacts from these.
+MANIFEST = ".build.json"
+FAILED = ".build.failed.json"
+BUILD_LOG = ".build.log"
+FAI_LOG_DIR = ".fai-logs"
+BUILD_JUNIT = ".build.junit.xml"
+COMPOSE = ".compose.json"
+REBUILD = ".rebuild"
+INFO = ".info"
 
 
 def convert(raw: Path, formats: Sequence[Format], runner: Runner) -> list[Path]:
@@ -65,8 +75,8 @@ def hand_over(work: Path, out_dir: Path, name: str, files: Sequence[Path]) -> li
         if stale.name not in keep and stale.exists():
             log.info(f"removing {stale.name} from an earlier build of {name}")
             stale.unlink()
-    (out_dir / f"{name}.build.failed.json").unlink(missing_ok=True)
-    ordered = sorted(files, key=lambda f: f.name.endswith(".build.json"))
+    (out_dir / f"{name}{FAILED}").unlink(missing_ok=True)
+    ordered = sorted(files, key=lambda f: f.name.endswith(MANIFEST))
     moved = []
     for path in ordered:
         target = out_dir / path.name

@@ -64,7 +64,7 @@ class BuildRun:
 
     @property
     def log_path(self) -> Path:
-        return self.plan.out_dir / f"{self.plan.name}.build.log"
+        return self.plan.out_dir / f"{self.plan.name}{outputs.BUILD_LOG}"
 
     def work_file(self, suffix: str) -> Path:
         return self.plan.work_dir / f"{self.plan.name}{suffix}"
@@ -130,7 +130,7 @@ def collect_fai_logs(run: BuildRun) -> None:
     name = faistatus.log_dir_name(run.fai.lines)
     if name is None or not (plan.host.fai_logs / name).is_dir():
         return
-    dest = plan.out_dir / f"{plan.name}.fai-logs"
+    dest = plan.out_dir / f"{plan.name}{outputs.FAI_LOG_DIR}"
     given = environment.for_fai(plan, proxy=run.cache.url if run.cache else None)
 
     def scrub(log_name: str, text: str) -> str:
@@ -164,7 +164,7 @@ def judge(run: BuildRun) -> faistatus.Verdict:
         status_text=status,
         log_lines=run.fai.lines,
         state_dir=plan.state_dir,
-        junit_report=run.work_file(".build.junit.xml"),
+        junit_report=run.work_file(outputs.BUILD_JUNIT),
         waivers=plan.spec.waivers,
     )
     for excuse in verdict.excused:
@@ -183,12 +183,12 @@ def fail(run: BuildRun, reasons: list[str]) -> BuildFailed:
     """Leave logs and a record of the failure, and no image that could look good."""
     plan = run.plan
     failed = model.FailedBuild(plan.name, run.started, now(), reasons, str(run.log_path))
-    model.write(plan.out_dir / f"{plan.name}.build.failed.json", failed)
+    model.write(plan.out_dir / f"{plan.name}{outputs.FAILED}", failed)
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(plan.work_dir)
     return BuildFailed(
         f"build of {plan.name} failed: {'; '.join(reasons)}",
-        hint=f"see {run.log_path} and {plan.out_dir / (plan.name + '.fai-logs')}",
+        hint=f"see {run.log_path} and {plan.out_dir / (plan.name + outputs.FAI_LOG_DIR)}",
     )
 
 
@@ -250,19 +250,19 @@ def finish(run: BuildRun) -> BuildResult:
     if plan.raw not in images:
         plan.raw.unlink()
     files = [*images]
-    files += [p for p in (run.work_file(".build.junit.xml"), run.work_file(".info")) if p.is_file()]
-    shutil.copyfile(plan.work_dir / "compose.json", run.work_file(".compose.json"))
-    files.append(run.work_file(".compose.json"))
-    run.work_file(".rebuild").write_text(rebuild_script(plan))
-    run.work_file(".rebuild").chmod(0o755)
-    files.append(run.work_file(".rebuild"))
-    model.write(run.work_file(".build.json"), manifest(run, images))
-    files.append(run.work_file(".build.json"))
+    files += [p for p in (run.work_file(outputs.BUILD_JUNIT), run.work_file(outputs.INFO)) if p.is_file()]
+    shutil.copyfile(plan.work_dir / "compose.json", run.work_file(outputs.COMPOSE))
+    files.append(run.work_file(outputs.COMPOSE))
+    run.work_file(outputs.REBUILD).write_text(rebuild_script(plan))
+    run.work_file(outputs.REBUILD).chmod(0o755)
+    files.append(run.work_file(outputs.REBUILD))
+    model.write(run.work_file(outputs.MANIFEST), manifest(run, images))
+    files.append(run.work_file(outputs.MANIFEST))
     moved = outputs.hand_over(plan.work_dir, plan.out_dir, plan.name, files)
     shutil.rmtree(plan.work_dir)
     return BuildResult(
         plan.name,
-        plan.out_dir / f"{plan.name}.build.json",
+        plan.out_dir / f"{plan.name}{outputs.MANIFEST}",
         tuple(p for p in moved if p.name.endswith(outputs.IMAGE_SUFFIXES)),
         time.monotonic() - run.t0,
     )
@@ -322,5 +322,5 @@ def rebuild_script(plan: Plan) -> str:
 # the exact fai-diskimage command and environment are under "fai" there.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-exec fai-overlay build --from-manifest "$here/{plan.name}.build.json" -o "${{1:-$here}}"
+exec fai-overlay build --from-manifest "$here/{plan.name}{outputs.MANIFEST}" -o "${{1:-$here}}"
 """

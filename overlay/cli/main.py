@@ -9,12 +9,12 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from overlay import __version__
-from overlay.cli import image, publish, verify
+from overlay.cli import ci, image, publish, verify
 from overlay.core import log
 from overlay.core.errors import ExitCode, OverlayError
 
 Handler = Callable[[argparse.Namespace], int]
-VERBS = [*image.REGISTER, *verify.REGISTER, *publish.REGISTER]
+VERBS = [*image.REGISTER, *verify.REGISTER, *publish.REGISTER, *ci.REGISTER]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,6 +112,8 @@ def name_template(value: Any, at: At) -> str:
 
 def expand_path(value: str, at: At) -> Path:
     """Relative to where the value came from; ~ and $VARIABLES are expanded."""
+    if "\0" in value:
+        raise at.error("path contains a NUL character", hint="write the path out")
     expanded = os.path.expandvars(os.path.expanduser(value))
     if "$" in expanded:
         missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)

@@ -118,7 +118,7 @@ def _images(build: Build, stage: Path, stem: str, runner: Runner) -> dict[str, s
 
 def _side_files(build: Build, stage: Path, stem: str) -> dict[str, Any]:
     """Manifest, logs, junit and FAI logs, renamed to the version's stem."""
-    shutil.copyfile(build.manifest_path, stage / f"{stem}.json")
+    shutil.copyfile(build.manifest_path, stage / f"{stem}.{tree.MANIFEST_EXT}")
     logs: dict[str, str] = {}
     for pattern in LOG_PATTERNS:
         for path in sorted(build.out_dir.glob(f"{glob.escape(build.name)}.{pattern}")):
@@ -137,7 +137,7 @@ def _side_files(build: Build, stage: Path, stem: str) -> dict[str, Any]:
             if (fai / name).is_file() and not (fai / name).is_symlink():
                 shutil.copyfile(fai / name, stage / f"{stem}.fai-logs" / name)
         logs["fai-logs/"] = f"{stem}.fai-logs/"
-    return {"manifest": f"{stem}.json", "logs": logs, "junit": junit}
+    return {"manifest": f"{stem}.{tree.MANIFEST_EXT}", "logs": logs, "junit": junit}
 
 
 def stage_version(
@@ -154,7 +154,7 @@ def stage_version(
         record["files"] = {fmt: f"{stem}.{fmt}" for fmt in FORMATS}
         images.append(record)
         alias = tree.latest_stem(build.name, kind)
-        links.update({f"{alias}.{fmt}": f"{stem}.{fmt}" for fmt in (*FORMATS, "json")})
+        links.update({f"{alias}.{fmt}": f"{stem}.{fmt}" for fmt in (*FORMATS, tree.MANIFEST_EXT)})
     doc = {
         "kind": kind.value,
         "release": builds[0].release,

@@ -30,6 +30,7 @@ SUMS = "SHA512SUMS"
 RECORD = "publish.json"
 LATEST = "latest"
 LATEST_DIR = ".latest"
+MANIFEST_EXT = "json"  # <stem>.json: the build manifest, unchanged
 VERSION_RE = re.compile(r"^(\d{8})-(\d+)$")
 
 
@@ -66,6 +67,11 @@ def stem(name: str, kind: Kind, version: VersionId) -> str:
 
 def latest_stem(name: str, kind: Kind) -> str:
     return f"{name}-daily" if kind is Kind.daily else name
+
+
+def latest_manifest(tree: Path, release: str, kind: Kind, name: str) -> Path:
+    """The manifest of image `name` in the newest version of its kind, through `latest`."""
+    return kind_dir(tree, release, kind) / LATEST / f"{latest_stem(name, kind)}.{MANIFEST_EXT}"
 
 
 def releases(tree: Path) -> list[str]:

@@ -25,6 +25,22 @@ from overlay.vm import accel as accelmod
 from overlay.vm import machine
 from overlay.vm.console import BootFailed, patterns
 
+# What `fai-overlay boot` writes next to the image, each <name><suffix>. CI jobs
+# (overlay/ci) name their artifacts from these.
+REPORT = ".boot.junit.xml"
+SUMMARY = ".boot.txt"
+TIMINGS = ".boot.json"
+
+
+def console_log(firmware: str) -> str:
+    """The suffix of the serial console's log of the boot with `firmware`."""
+    return f".console-{firmware}.log"
+
+
+def checks_log(firmware: str) -> str:
+    """The suffix of the live checks' pytest log of the boot with `firmware`."""
+    return f".boot-{firmware}.log"
+
 
 @dataclass
 class BootRun:
@@ -136,7 +152,7 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
     result = run_pytest(
         pytest_argv(context, report, tests, f"live-{vm.firmware}"),
         runner,
-        target.out_dir / f"{target.name}.boot-{vm.firmware}.log",
+        target.out_dir / f"{target.name}{checks_log(vm.firmware)}",
         report,
         f"live checks of {target.name} ({vm.firmware})",
     )
@@ -193,7 +209,7 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
     run.accel, run.accel_reason = accel.name, accel.reason
     uses_cloud_init = "cloud-init" in target.manifest.package_names()
     workdir = Path(tempfile.mkdtemp(prefix="fai-overlay-vm."))
-    console_copy = target.out_dir / f"{target.name}.console-{firmware}.log"
+    console_copy = target.out_dir / f"{target.name}{console_log(firmware)}"
     try:
         with (
             log.step(f"Booting {target.name} ({target.arch}, {firmware}, {accel.name.upper()})"),
@@ -233,7 +249,7 @@ def _write_results(target: Target, runs: list[BootRun]) -> Path:
     for r in runs:
         suites.append(junit.suite(f"boot-{r.firmware}", r.cases))
         suites += r.pytest_suites
-    path = target.out_dir / f"{target.name}.boot.junit.xml"
+    path = target.out_dir / f"{target.name}{REPORT}"
     junit.write(path, suites)
     timings = {
         r.firmware: {
@@ -246,7 +262,7 @@ def _write_results(target: Target, runs: list[BootRun]) -> Path:
         }
         for r in runs
     }
-    (target.out_dir / f"{target.name}.boot.json").write_text(json.dumps(timings, indent=2, sort_keys=True))
+    (target.out_dir / f"{target.name}{TIMINGS}").write_text(json.dumps(timings, indent=2, sort_keys=True))
     return path
 
 
@@ -288,7 +304,7 @@ def boot(target: Target, runner: Runner, options: BootOptions) -> list[BootRun]:
         f"({r.accel.upper()}: {r.accel_reason}){'; ' + r.error if r.error else ''}"
         for r in runs
     ]
-    (target.out_dir / f"{target.name}.boot.txt").write_text("\n".join(lines) + "\n")
+    (target.out_dir / f"{target.name}{SUMMARY}").write_text("\n".join(lines) + "\n")
     for line in lines:
         log.info(line)
     failed = [r for r in runs if not r.ok]

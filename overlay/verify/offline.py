@@ -17,6 +17,11 @@ from overlay.verify import upstream
 from overlay.verify.target import Target, dump_context
 
 VERIFY_DIR = resources.package_path("verify")
+# What `fai-overlay test` writes next to the image, each <name><suffix>; the summary is
+# the log's .txt (run_pytest). CI jobs (overlay/ci) name their artifacts from these.
+REPORT = ".test.junit.xml"
+LOG = ".test.log"
+SUMMARY = ".test.txt"
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def second_opinion(target: Target, runner: Runner, dci: Path, root: Path, report
 def run(target: Target, runner: Runner, dci: Path | None = None) -> TestRun:
     """Offline checks; with a debian-cloud-images checkout `dci`, upstream's image tests beside them."""
     out = target.out_dir
-    report = out / f"{target.name}.test.junit.xml"
+    report = out / f"{target.name}{REPORT}"
     report.unlink(missing_ok=True)
     tests = [VERIFY_DIR / "checks", *target.test_dirs()]
     with (
@@ -117,7 +122,7 @@ def run(target: Target, runner: Runner, dci: Path | None = None) -> TestRun:
             run_ = run_pytest(
                 pytest_argv(context, report, tests, "offline"),
                 runner,
-                out / f"{target.name}.test.log",
+                out / f"{target.name}{LOG}",
                 report,
                 f"offline checks of {target.name}",
             )
@@ -140,6 +145,6 @@ def check(target: Target, runner: Runner, dci: Path | None = None, *, use_env: b
         )
         raise BuildFailed(
             f"offline checks of {target.name} failed: {first}",
-            hint=f"see {target.out_dir / (target.name + '.test.txt')} and .test.log",
+            hint=f"see {target.out_dir / (target.name + SUMMARY)} and {LOG}",
         )
     return result

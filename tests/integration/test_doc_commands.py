@@ -1,6 +1,6 @@
 """The doc commands that need no root and no build run as written, from the directory the doc implies.
 
-plan and compose run from the repository (their paths are examples/…); diff,
+plan, compose and ci run from the repository (their paths are examples/…); diff,
 check-updates and `publish --dry-run` run in a directory holding `out/` and
 `old/` build outputs, as docs/publishing.md assumes. A `$ fai-overlay …` line
 must print the output the page shows after it.
@@ -20,7 +20,7 @@ from tests.support import REPO, cli
 
 pytestmark = pytest.mark.integration
 
-RUNNABLE = {"plan", "compose", "diff", "check-updates"}
+RUNNABLE = {"plan", "compose", "ci", "diff", "check-updates"}
 
 
 def runnable(c: DocCommand) -> bool:

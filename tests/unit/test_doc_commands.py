@@ -22,6 +22,7 @@ def test_the_docs_show_commands() -> None:
         "check-updates",
         "sources",
         "publish",
+        "ci",
     } <= verbs
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.support import REPO
 
 PACKAGE = REPO / "overlay"
-STAGES = ["core", "definition", "compose", "build", "manifest", "verify", "vm", "publish", "cli"]
+STAGES = ["core", "definition", "compose", "build", "manifest", "verify", "vm", "publish", "ci", "cli"]
 
 
 def modules() -> dict[str, Path]:

@@ -62,6 +62,9 @@ def test_layout_checksums_modes_and_latest(tmp_path: Path) -> None:
     )
     assert latest.returncode == 0 and f"{DAILY}.qcow2: OK" in latest.stdout
     assert json.loads((vdir / f"{stem}.json").read_text())["name"] == kit.NAME
+    # what the CI pipeline's scheduled check-updates reads (overlay/ci)
+    manifest = tree.latest_manifest(root, "trixie", Kind.daily, kit.NAME)
+    assert json.loads(manifest.read_text())["name"] == kit.NAME
     assert not [p for p in (root / "trixie/daily").iterdir() if p.name.endswith(".partial")]
 
 

@@ -71,6 +71,8 @@ def error_of(tmp_path: Path, text: str | bytes, overrides: dict[str, object] | N
             "YAML tag tag:yaml.org,2002:python/object:os.system is not supported",
         ),
         ("release: !!python/name:os.system ''\n", "invalid YAML value"),
+        ('base: "\\0"\n', "path contains a NUL character"),
+        ('overlays: ["hello\\0"]\n', "path contains a NUL character"),
     ],
 )
 def test_hostile_definition(tmp_path: Path, text: str | bytes, message: str) -> None:
