@@ -90,6 +90,7 @@ def running(
     trust_host_cas: bool = True,
     seed_extra: Mapping[str, Any] | None = None,
     grow_by: int = 2 << 30,
+    smp: int = 2,
 ) -> Iterator[Vm]:
     """Start QEMU on a qcow2 overlay of `image` (never written) and stop it whatever happens."""
     files = qemu.VmFiles(workdir)
@@ -99,7 +100,7 @@ def running(
         if with_seed
         else None
     )
-    argv = qemu.qemu_argv(arch, firmware, accel.name, files, seed=with_seed)
+    argv = qemu.qemu_argv(arch, firmware, accel.name, files, seed=with_seed, smp=smp)
     (workdir / "qemu.argv").write_text(" ".join(argv) + "\n")
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context((workdir / "qemu.stderr").open("wb"))

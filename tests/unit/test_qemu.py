@@ -55,3 +55,10 @@ def test_arm64_and_ppc64el_have_no_vga_and_multi_threaded_tcg() -> None:
 def test_kvm_uses_the_host_cpu() -> None:
     args = argv(arches.get("amd64"), "bios", accel="kvm")
     assert ("-accel", "kvm") in pairs(args) and ("-cpu", "host") in pairs(args)
+
+
+def test_the_vcpu_count_is_the_callers() -> None:
+    files = qemu.VmFiles(Path("/vm"))
+    one = qemu.qemu_argv(arches.get("amd64"), "bios", "tcg", files, smp=1)
+    assert ("-smp", "1") in pairs(one)
+    assert ("-smp", "2") in pairs(argv(arches.get("amd64"), "bios"))
