@@ -75,6 +75,15 @@ def test_qmp_usernet_port_parsing() -> None:
     assert match is not None and match.group(1) == "42857"
 
 
+def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
+    from overlay.vm.console import KEYS_RE
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO5rOlXBJOjBsSN8haGvFs8jV/8wmh//k5teLQL33VGV root@x"
+    text = f"-----BEGIN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HHOST KEY KEYS-----\n[ 274.1] cloud-init"
+    match = KEYS_RE.search(text)
+    assert match is not None and match.group(1).strip() == key
+
+
 def test_garbled_host_keys_are_not_pinned() -> None:
     from overlay.vm.console import well_formed_key
 
