@@ -102,6 +102,15 @@ def _mounts() -> list[tuple[str, str]]:
     return out
 
 
+def unmount_below(directory: Path, runner: Runner) -> list[str]:
+    """Lazily unmount every mount strictly below `directory` (deepest first); returns their targets."""
+    prefix = str(directory).rstrip("/") + "/"
+    below = sorted(
+        {t for _, t in _mounts() if t.startswith(prefix)}, key=lambda t: t.count("/"), reverse=True
+    )
+    return [t for t in below if runner.run(commands.umount(Path(t), lazy=True), check=False).returncode == 0]
+
+
 def cleanup_image(image: Path, runner: Runner, created_nodes: Path | None = None) -> list[str]:
     """Unmount and detach everything that still uses `image`. Returns what was cleaned.
 

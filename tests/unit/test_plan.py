@@ -65,14 +65,13 @@ def test_plan_json_keys(tmp_path: Path) -> None:
 
 
 def test_qmp_usernet_port_parsing() -> None:
-    from overlay.vm.qmp import HOSTFWD_RE
+    from overlay.vm.qmp import host_port, parse_usernet
 
     text = (
         "Hub -1 (n0):\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\n"
         "  TCP[HOST_FORWARD]  14       127.0.0.1 42857       10.0.2.15    22     0     0\n"
     )
-    match = HOSTFWD_RE.search(text)
-    assert match is not None and match.group(1) == "42857"
+    assert host_port(parse_usernet(text), "n0", 22) == 42857
 
 
 def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
