@@ -293,3 +293,24 @@ def test_live_tests_learn_the_forwarded_ports_and_seed_directories() -> None:
     with pytest.raises(LookupError, match="has no tests/seed"):
         context.seed_dir("hello")
 
+
+def test_an_image_built_elsewhere_finds_its_overlays_tests_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from overlay.verify import target as targetmod
+    from overlay.verify.target import resolve
+    from tests.fixtures import publishkit as kit
+
+    warnings: list[str] = []
+    monkeypatch.setattr(targetmod.log, "warn", warnings.append)
+    doc = kit.manifest_doc()
+    doc["layers"][1].update(name="octavia-amphora", path="/builds/ci/examples/octavia-amphora")
+    (tmp_path / f"{kit.NAME}.build.json").write_text(json.dumps(doc))
+    (tmp_path / f"{kit.NAME}.qcow2").write_bytes(b"")
+    image = tmp_path / f"{kit.NAME}.qcow2"
+    assert resolve(image).test_dirs() == []
+    assert any("/builds/ci/examples/octavia-amphora is not on this host" in w for w in warnings)
+    target = resolve(image, [EXAMPLES / "octavia-amphora"])
+    assert target.test_dirs() == [EXAMPLES / "octavia-amphora/tests"]
+    with pytest.raises(OverlayError, match="was not built with an overlay named 'hello'"):
+        resolve(image, [EXAMPLES / "hello"])
