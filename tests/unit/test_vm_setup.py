@@ -314,3 +314,30 @@ def test_an_image_built_elsewhere_finds_its_overlays_tests_here(
     assert target.test_dirs() == [EXAMPLES / "octavia-amphora/tests"]
     with pytest.raises(OverlayError, match="was not built with an overlay named 'hello'"):
         resolve(image, [EXAMPLES / "hello"])
+
+
+def test_checks_run_in_a_process_group_the_runner_stops_on_ctrl_c(tmp_path: Path) -> None:
+    from overlay.verify.offline import run_pytest
+
+    report = tmp_path / "report.xml"
+
+    def pytest_run(argv: list[str]) -> Result:
+        report.write_text('<testsuite name="live"><testcase name="test_a" time="1"/></testsuite>')
+        return Result(tuple(argv), 0, "1 passed\n")
+
+    runner = FakeRunner(tools={"/usr/bin/python3": pytest_run})
+    result = run_pytest(
+        ["/usr/bin/python3", "-m", "pytest"], runner, tmp_path / "t.log", report, "live checks"
+    )
+    assert result.ok and (tmp_path / "t.log").read_text() == "1 passed\n"
+    assert runner.options[0]["grace"] == 10  # stream(): its own group, stopped on Ctrl-C
+    report.unlink()
+    runner = FakeRunner(responses={"/usr/bin/python3": Result((), 2, "ERROR: usage\n")})
+    with pytest.raises(OverlayError, match="could not run \\(pytest exit 2\\): ERROR: usage"):
+        run_pytest(["/usr/bin/python3", "-m", "pytest"], runner, tmp_path / "t.log", report, "live checks")
+
+
+def test_a_busy_root_is_unmounted_lazily(tmp_path: Path) -> None:
+    runner = FakeRunner(responses={f"umount {tmp_path}": Result((), 32, "", "target is busy")})
+    disk._unmount(tmp_path, runner)
+    assert runner.calls == [("umount", str(tmp_path)), ("umount", "--lazy", str(tmp_path))]
