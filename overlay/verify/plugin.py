@@ -17,6 +17,7 @@ Markers: `offline`, `live` (both allowed). Unmarked tests count as offline.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,12 +149,17 @@ def image_root(fo: Context) -> Path:
 
 @pytest.fixture(scope="session")
 def image_chroot(
-    image_root: Path, fo: Context, runner: Runner, tmp_path_factory: pytest.TempPathFactory
+    image_root: Path, fo: Context, runner: Runner, request: pytest.FixtureRequest
 ) -> Iterator[chroot.Chroot]:
     hostsetup.ensure_binfmt(fo.arch_spec, runner)  # a foreign image's programs run under qemu-user
-    scratch = tmp_path_factory.mktemp("chroot-mnt")
-    with chroot.image_chroot(image_root, scratch, runner) as jail:
-        yield jail
+    # next to the context, in the directory fai-overlay removes after the run whatever happens
+    scratch = Path(request.config.getoption("--fo-context")).parent / "chroot-mnt"
+    scratch.mkdir(exist_ok=True)
+    try:
+        with chroot.image_chroot(image_root, scratch, runner) as jail:
+            yield jail
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _ssh_host(fo: Context, sudo: bool) -> Any:
