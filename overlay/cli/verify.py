@@ -33,12 +33,25 @@ def register_test(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     dci.add_argument(
         "--no-dci", action="store_true", help="no second opinion, even when FAI_OVERLAY_DCI is set"
     )
+    add_overlay_dir(p)
     p.set_defaults(handler=run_test)
+
+
+def add_overlay_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--overlay-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="an overlay's directory on this host, in place of the build host's path the manifest "
+        "records for the overlay of that name (an image built elsewhere); repeatable",
+    )
 
 
 def run_test(args: argparse.Namespace) -> int:
     hostsetup.require_root("test")
-    offline.check(resolve(args.image), Runner(), args.dci, use_env=not args.no_dci)
+    offline.check(resolve(args.image, args.overlay_dir), Runner(), args.dci, use_env=not args.no_dci)
     return 0
 
 
@@ -79,6 +92,7 @@ def register_boot(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="succeed only if the boot fails (negative tests, e.g. Secure Boot without signatures)",
     )
+    add_overlay_dir(p)
     p.set_defaults(handler=run_boot)
 
 
@@ -94,7 +108,7 @@ def boot_options(args: argparse.Namespace) -> live.BootOptions:
 
 def run_boot(args: argparse.Namespace) -> int:
     hostsetup.require_root("boot")
-    live.boot(resolve(args.image), Runner(), boot_options(args))
+    live.boot(resolve(args.image, args.overlay_dir), Runner(), boot_options(args))
     return 0
 
 

@@ -80,6 +80,23 @@ def umount(target: Path, *, lazy: bool = False) -> list[str]:
     return ["umount", *(["--lazy"] if lazy else []), str(target)]
 
 
+def bind_mount(source: Path, target: Path, *, read_only: bool = True) -> list[str]:
+    return ["mount", "--bind", *(["-o", "ro"] if read_only else []), str(source), str(target)]
+
+
+def chroot(root: Path, argv: list[str], env: dict[str, str]) -> list[str]:
+    """Run `argv` in `root` with exactly `env` (env -i: nothing of ours leaks in, no proxy, no OS_*)."""
+    return ["chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *argv]
+
+
+def config_drive_iso(iso: Path, tree: Path) -> list[str]:
+    """An OpenStack config drive from a directory tree, with the options Nova uses."""
+    return [
+        "genisoimage", "-o", str(iso), "-ldots", "-allow-lowercase", "-allow-multidot", "-l",
+        "-quiet", "-J", "-r", "-V", "config-2", str(tree),
+    ]  # fmt: skip
+
+
 def sfdisk_json(image: Path) -> list[str]:
     return ["sfdisk", "--json", str(image)]
 

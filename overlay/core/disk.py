@@ -81,9 +81,15 @@ def mounted_root(image: Path, runner: Runner) -> Iterator[Path]:
         ).stdout.strip()
         stack.callback(lambda: runner.run(commands.losetup_detach(device), check=False))
         runner.run(commands.mount(device, mnt, options="ro,noload", fstype="ext4"))
-        stack.callback(lambda: runner.run(commands.umount(mnt), check=False))
+        stack.callback(_unmount, mnt, runner)
         log.debug(f"mounted {image} root at {mnt} ({device})")
         yield mnt
+
+
+def _unmount(mnt: Path, runner: Runner) -> None:
+    """Unmount; if something still uses it (a process a test left behind), detach it lazily."""
+    if runner.run(commands.umount(mnt), check=False).returncode != 0:
+        runner.run(commands.umount(mnt, lazy=True), check=False)
 
 
 def loops_for(image: Path, runner: Runner) -> list[str]:
@@ -100,6 +106,15 @@ def _mounts() -> list[tuple[str, str]]:
             source, target = line.split()[:2]
             out.append((source, target.replace("\\040", " ")))
     return out
+
+
+def unmount_below(directory: Path, runner: Runner) -> list[str]:
+    """Lazily unmount every mount strictly below `directory` (deepest first); returns their targets."""
+    prefix = str(directory).rstrip("/") + "/"
+    below = sorted(
+        {t for _, t in _mounts() if t.startswith(prefix)}, key=lambda t: t.count("/"), reverse=True
+    )
+    return [t for t in below if runner.run(commands.umount(Path(t), lazy=True), check=False).returncode == 0]
 
 
 def cleanup_image(image: Path, runner: Runner, created_nodes: Path | None = None) -> list[str]:

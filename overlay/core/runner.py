@@ -35,6 +35,7 @@ TOOL_PACKAGES: dict[str, str] = {
     "partx": "util-linux",
     "losetup": "mount",
     "cloud-localds": "cloud-image-utils",
+    "genisoimage": "genisoimage",
     "ssh-keygen": "openssh-client",
     "ssh": "openssh-client",
     "xz": "xz-utils",

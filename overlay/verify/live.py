@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from overlay.core import junit, log
+from overlay.core import disk, junit, log
 from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
-from overlay.verify import console
-from overlay.verify.offline import VERIFY_DIR, pytest_argv, run_pytest
+from overlay.verify import console, vmsetup
+from overlay.verify.offline import VERIFY_DIR, pytest_argv, raw_image, run_pytest
 from overlay.verify.target import Target, dump_context
 from overlay.vm import accel as accelmod
 from overlay.vm import machine
@@ -119,7 +118,37 @@ def _wait_ssh(config: Path, runner: Runner, timeout: float) -> float:
     raise BootFailed(f"ssh with the pinned host key did not succeed within {timeout:.0f}s")
 
 
-def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, run: BootRun) -> None:
+@dataclass(frozen=True)
+class HostRoot:
+    """The booted image, mounted read-only on the host for the live tests (tests/vm.yaml image_root)."""
+
+    image: Path  # the raw image (a temporary conversion of a qcow2)
+    root: Path
+
+
+@contextlib.contextmanager
+def host_root(target: Target, runner: Runner, wanted: bool) -> Iterator[HostRoot | None]:
+    """Mount the image read-only if the overlays' tests want it; always unmount, even what they left."""
+    if not wanted:
+        yield None
+        return
+    with raw_image(target, runner) as raw, disk.mounted_root(raw, runner) as root:
+        try:
+            yield HostRoot(raw, root)
+        finally:
+            for left in disk.unmount_below(root, runner):
+                log.warn(f"the live tests left {left} mounted; unmounted it")
+
+
+def _live_tests(
+    target: Target,
+    vm: machine.Vm,
+    workdir: Path,
+    runner: Runner,
+    run: BootRun,
+    setup: vmsetup.VmSetup,
+    mounted: HostRoot | None,
+) -> None:
     t0 = time.monotonic()
     keys = vm.console.ssh_host_keys(timeout=120)
     config, port = _ssh_config(vm, workdir, keys)
@@ -145,6 +174,14 @@ def _live_tests(target: Target, vm: machine.Vm, workdir: Path, runner: Runner, r
                 "disk_bytes": vm.disk_bytes,
                 "firmware": vm.firmware,
             },
+            "vm": {
+                "datasource": vm.seed.datasource,
+                "nics": [{"net": n.net, "mac": n.mac} for n in vm.nics],
+                "forwards": vm.forwards(),
+                "seed_dirs": setup.seed_dirs,
+            },
+            "root": str(mounted.root) if mounted else None,
+            "image": str(mounted.image) if mounted else None,
         },
     )
     report = workdir / "live.junit.xml"
@@ -178,30 +215,6 @@ def _console_tests(vm: machine.Vm, run: BootRun) -> None:
     log.info(f"console checks: {sum(not c.problem for c in run.cases)} passed, {len(problems)} failed")
 
 
-def overlay_seeds(
-    target: Target, workdir: Path, runner: Runner, base: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Merge the cloud-config that overlays' tests/seed scripts print into the NoCloud seed."""
-    merged: dict[str, Any] = dict(base or {})
-    for tests in target.test_dirs():
-        script = tests / "seed"
-        if not script.is_file():
-            continue
-        if not os.access(script, os.X_OK):
-            raise OverlayError(f"{script} is not executable", hint=f"chmod +x {script}")
-        out = runner.run([str(script), str(workdir / f"seed-{tests.parent.name}")]).stdout
-        try:
-            fragment = yaml.safe_load(out) or {}
-        except yaml.YAMLError as exc:
-            raise OverlayError(f"{script} printed invalid YAML: {exc}") from None
-        for key, value in fragment.items():
-            if isinstance(value, list) and isinstance(merged.get(key), list):
-                merged[key] = [*merged[key], *value]
-            else:
-                merged[key] = value
-    return merged
-
-
 def boot_once(target: Target, firmware: str, runner: Runner, options: BootOptions) -> BootRun:
     run = BootRun(firmware)
     t0 = time.monotonic()
@@ -211,8 +224,10 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
     workdir = Path(tempfile.mkdtemp(prefix="fai-overlay-vm."))
     console_copy = target.out_dir / f"{target.name}{console_log(firmware)}"
     try:
+        setup = vmsetup.prepare(target.test_dirs(), workdir, runner, options.seed_extra)
         with (
             log.step(f"Booting {target.name} ({target.arch}, {firmware}, {accel.name.upper()})"),
+            host_root(target, runner, setup.conf.image_root and uses_cloud_init) as mounted,
             machine.running(
                 target.image,
                 target.arch,
@@ -223,14 +238,17 @@ def boot_once(target: Target, firmware: str, runner: Runner, options: BootOption
                 hostname=f"fo-{firmware}-{int(time.time()) % 100000}",
                 with_seed=uses_cloud_init,
                 trust_host_cas=options.trust_host_cas,
-                seed_extra=overlay_seeds(target, workdir, runner, options.seed_extra),
+                seed_extra=setup.cloud_config,
+                datasource=setup.conf.datasource,
+                injected=setup.injected,
+                nics=setup.conf.nics,
             ) as vm,
         ):
             try:
                 _boot_phases(vm, uses_cloud_init, run)
                 if uses_cloud_init:
                     vm.console.drain()
-                    _live_tests(target, vm, workdir, runner, run)
+                    _live_tests(target, vm, workdir, runner, run, setup, mounted)
                 else:
                     _console_tests(vm, run)
             finally:

@@ -53,17 +53,24 @@ def raw_image(target: Target, runner: Runner) -> Iterator[Path]:
 
 
 def run_pytest(argv: list[str], runner: Runner, log_path: Path, report: Path, title: str) -> TestRun:
-    result = runner.run(argv, check=False)
-    log_path.write_text(result.stdout + result.stderr)
-    if result.returncode not in (0, 1) or not report.is_file():
-        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+    """Run the checks; their output goes to `log_path`.
+
+    pytest runs in a process group of its own, which the runner stops on Ctrl-C:
+    pytest and whatever its tests started (a chroot's programs) end before the
+    caller unmounts what they use.
+    """
+    with log_path.open("w") as log_file:
+        returncode = runner.stream(argv, log_file=log_file, grace=10)
+    output = log_path.read_text(errors="replace")
+    if returncode not in (0, 1) or not report.is_file():
+        tail = output.strip().splitlines()[-5:]
         raise OverlayError(
-            f"{title} could not run (pytest exit {result.returncode}): {' | '.join(tail)}",
+            f"{title} could not run (pytest exit {returncode}): {' | '.join(tail)}",
             hint=f"see {log_path}",
         )
     summary = junit.parse(report).text(title)
     log_path.with_suffix(".txt").write_text(summary)
-    return TestRun(result.returncode == 0, summary, report)
+    return TestRun(returncode == 0, summary, report)
 
 
 def second_opinion(target: Target, runner: Runner, dci: Path, root: Path, report: Path) -> TestRun:

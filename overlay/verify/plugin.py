@@ -1,12 +1,15 @@
 """pytest plugin for image checks: `pytest -p overlay.verify.plugin --fo-context FILE`.
 
 Fixtures:
-  fo          the context: mode (offline/live), the typed manifest, arch (with its table entry),
-              vendor, expectations
-  image_root  the image's root filesystem, mounted read-only (offline)
-  host        a testinfra Host: chroot into the mounted image (offline) or ssh with sudo (live)
-  user_host   live only: ssh as the default user, without sudo
-  runner      overlay.runner.Runner, for host tools (dpkg-query --admindir, systemctl --root, ...)
+  fo            the context: mode (offline/live), the typed manifest, arch (with its table entry),
+                vendor, expectations; live: the VM's forwarded ports, NICs and seed directories
+  image_root    the image's root filesystem, mounted read-only (offline; live if the overlay's
+                tests/vm.yaml says image_root: true)
+  image_chroot  wherever image_root is: the image's own programs run on the host in a chroot of it,
+                with a scratch directory at /mnt (overlay.verify.chroot)
+  host          a testinfra Host: chroot into the mounted image (offline) or ssh with sudo (live)
+  user_host     live only: ssh as the default user, without sudo
+  runner        overlay.runner.Runner, for host tools (dpkg-query --admindir, systemctl --root, ...)
 
 Markers: `offline`, `live` (both allowed). Unmarked tests count as offline.
 """
@@ -14,15 +17,19 @@ Markers: `offline`, `live` (both allowed). Unmarked tests count as offline.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from overlay.build import hostsetup
 from overlay.core.arches import Arch
 from overlay.core.runner import Runner
 from overlay.manifest import model
+from overlay.verify import chroot
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Context:
     root: Path | None = None
     image: Path | None = None
     ssh: dict[str, Any] | None = None
+    vm: dict[str, Any] = field(default_factory=dict)
 
     @property
     def arch_spec(self) -> Arch:
@@ -56,6 +64,27 @@ class Context:
         """Live only: the firmware the VM booted with (bios, uefi, secureboot, slof)."""
         return self.ssh.get("firmware") if self.ssh else None
 
+    @property
+    def nics(self) -> list[dict[str, Any]]:
+        """Live only: the VM's NICs in order, each with its `net` and `mac` (tests/vm.yaml)."""
+        return list(self.vm.get("nics", []))
+
+    def forwarded(self, port: int, nic: int = 0) -> int:
+        """Live only: the host port (on 127.0.0.1) that QEMU forwards to guest `port` of NIC `nic`."""
+        for forward in self.vm.get("forwards", []):
+            if forward["nic"] == nic and forward["port"] == port:
+                return int(forward["host_port"])
+        raise LookupError(
+            f"no forward to port {port} of NIC {nic}: declare it in the overlay's tests/vm.yaml"
+        )
+
+    def seed_dir(self, overlay: str) -> Path:
+        """Live only: the directory the overlay's tests/seed script ran in, before the boot."""
+        try:
+            return Path(self.vm["seed_dirs"][overlay])
+        except KeyError:
+            raise LookupError(f"the overlay {overlay!r} has no tests/seed that ran for this boot") from None
+
     def packages(self) -> set[str]:
         return self.manifest.package_names()
 
@@ -78,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
         root=Path(data["root"]) if data.get("root") else None,
         image=Path(data["image"]) if data.get("image") else None,
         ssh=data.get("ssh"),
+        vm=data.get("vm") or {},
     )
 
 
@@ -109,8 +139,27 @@ def runner() -> Runner:
 @pytest.fixture(scope="session")
 def image_root(fo: Context) -> Path:
     if fo.root is None:
-        pytest.fail("image_root is only available offline", pytrace=False)
+        pytest.fail(
+            "image_root is available offline, and live only with 'image_root: true' in the overlay's "
+            "tests/vm.yaml",
+            pytrace=False,
+        )
     return fo.root
+
+
+@pytest.fixture(scope="session")
+def image_chroot(
+    image_root: Path, fo: Context, runner: Runner, request: pytest.FixtureRequest
+) -> Iterator[chroot.Chroot]:
+    hostsetup.ensure_binfmt(fo.arch_spec, runner)  # a foreign image's programs run under qemu-user
+    # next to the context, in the directory fai-overlay removes after the run whatever happens
+    scratch = Path(request.config.getoption("--fo-context")).parent / "chroot-mnt"
+    scratch.mkdir(exist_ok=True)
+    try:
+        with chroot.image_chroot(image_root, scratch, runner) as jail:
+            yield jail
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _ssh_host(fo: Context, sudo: bool) -> Any:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from overlay.compose import overlaydef
-from overlay.core import resources
+from overlay.core import log, resources
 from overlay.core.arches import Arch
 from overlay.core.errors import OverlayError
 from overlay.manifest import model
@@ -27,6 +28,8 @@ class Target:
     image: Path
     manifest_path: Path
     manifest: model.BuildManifest = field(repr=False)
+    # overlay name -> its directory on this host, for an image built elsewhere (--overlay-dir)
+    local_overlays: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -40,11 +43,20 @@ class Target:
     def out_dir(self) -> Path:
         return self.manifest_path.parent
 
+    def overlay_dirs(self) -> list[Path]:
+        """The overlays' directories: where the build found them, or where --overlay-dir says."""
+        layers = [la for la in self.manifest.layers if la.kind == "overlay"]
+        return [self.local_overlays.get(la.name, Path(la.path)) for la in layers]
+
     def overlays(self) -> list[overlaydef.OverlayDef]:
-        return [overlaydef.load(d) for d in self.manifest.overlay_dirs() if d.is_dir()]
+        return [overlaydef.load(d) for d in self.overlay_dirs() if d.is_dir()]
 
     def test_dirs(self) -> list[Path]:
-        return [d / "tests" for d in self.manifest.overlay_dirs() if (d / "tests").is_dir()]
+        return [d / "tests" for d in self.overlay_dirs() if (d / "tests").is_dir()]
+
+    def missing_overlays(self) -> list[Path]:
+        """Overlays of the manifest that are not on this host: their allowances and tests are lost."""
+        return [d for d in self.overlay_dirs() if not d.is_dir()]
 
     def allow(self) -> dict[str, list[str]]:
         """Allow-list additions the overlays declare ('allow:' in overlay.yaml, read by its loader)."""
@@ -69,8 +81,11 @@ class Target:
         return {**expectations(), "allow": self.allow(), "backports": self.expects_backports()}
 
 
-def resolve(path: Path) -> Target:
-    """Accept an image (.raw, .qcow2) or its manifest; the manifest must sit next to the image."""
+def resolve(path: Path, overlay_dirs: Sequence[Path] = ()) -> Target:
+    """Accept an image (.raw, .qcow2) or its manifest; the manifest must sit next to the image.
+
+    `overlay_dirs` stand in for the manifest's overlays of the same name (an image built elsewhere).
+    """
     path = path.resolve()
     if path.name.endswith(".build.json"):
         manifest_path = path
@@ -89,7 +104,23 @@ def resolve(path: Path) -> Target:
             path=manifest_path,
             hint="fai-overlay test and boot read what to expect from <name>.build.json",
         )
-    return Target(image, manifest_path, model.load(manifest_path))
+    manifest = model.load(manifest_path)
+    names = {la.name for la in manifest.layers if la.kind == "overlay"}
+    local: dict[str, Path] = {}
+    for directory in overlay_dirs:
+        name = overlaydef.load(directory.resolve()).name
+        if name not in names:
+            raise OverlayError(
+                f"{image.name} was not built with an overlay named {name!r} ({directory})",
+                hint=f"its overlays: {', '.join(sorted(names)) or 'none'}",
+            )
+        local[name] = directory.resolve()
+    target = Target(image, manifest_path, manifest, local)
+    for missing in target.missing_overlays():
+        log.warn(
+            f"overlay {missing} is not on this host: its checks and allowances are left out (--overlay-dir)"
+        )
+    return target
 
 
 def dump_context(path: Path, context: dict[str, Any]) -> None:

@@ -22,7 +22,9 @@ import pexpect.fdpexpect
 from overlay.core import resources
 from overlay.core.errors import BuildFailed
 
-KEYS_RE = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
+# The end marker is matched loosely: TCG's serial console can double a character of it too
+# ("-----END SSH HHOST KEY KEYS-----"); the keys themselves are checked one by one.
+KEYS_RE = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END [^\n]*KEYS-----", re.S)
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
 
 

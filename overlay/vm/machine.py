@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from overlay.core.runner import Process, Runner
 from overlay.vm import qemu
 from overlay.vm.accel import Accel
 from overlay.vm.console import Console
-from overlay.vm.qmp import Qmp
+from overlay.vm.qmp import Qmp, host_port
 from overlay.vm.seed import Seed, make_seed
 
 # Every QEMU this process runs, so that Ctrl-C in the main thread can stop VMs that worker threads own.
@@ -51,9 +51,22 @@ class Vm:
     seed: Seed | None
     disk_bytes: int
     timeouts: dict[str, float] = field(default_factory=dict)
+    nics: tuple[qemu.Nic, ...] = (qemu.Nic(),)
 
     def ssh_port(self) -> int:
         return self.qmp.ssh_port()
+
+    def forwards(self) -> list[dict[str, Any]]:
+        """Every forward of every NIC: the NIC's index, the guest port and address, the host port."""
+        found = self.qmp.forwards()
+        out = []
+        for index, nic in enumerate(self.nics):
+            for forward in (qemu.SSH, *nic.forwards) if index == 0 else nic.forwards:
+                port = host_port(found, f"n{index}", forward.port)
+                out.append(
+                    {"nic": index, "port": forward.port, "address": forward.address, "host_port": port}
+                )
+        return out
 
 
 def virtual_size(image: Path, runner: Runner) -> tuple[int, str]:
@@ -91,16 +104,28 @@ def running(
     seed_extra: Mapping[str, Any] | None = None,
     grow_by: int = 2 << 30,
     smp: int = 2,
+    datasource: str = "nocloud",
+    injected: Mapping[str, bytes] | None = None,
+    nics: Sequence[qemu.Nic] = (qemu.Nic(),),
 ) -> Iterator[Vm]:
     """Start QEMU on a qcow2 overlay of `image` (never written) and stop it whatever happens."""
     files = qemu.VmFiles(workdir)
     disk_size = _prepare_disk(image, arch, firmware, files, runner, grow_by)
     seed = (
-        make_seed(workdir, runner, hostname=hostname, trust_host_cas=trust_host_cas, extra=seed_extra)
+        make_seed(
+            workdir,
+            runner,
+            hostname=hostname,
+            trust_host_cas=trust_host_cas,
+            extra=seed_extra,
+            datasource=datasource,
+            injected=injected,
+            mac=nics[0].mac if nics else None,
+        )
         if with_seed
         else None
     )
-    argv = qemu.qemu_argv(arch, firmware, accel.name, files, seed=with_seed, smp=smp)
+    argv = qemu.qemu_argv(arch, firmware, accel.name, files, seed=with_seed, smp=smp, nics=nics)
     (workdir / "qemu.argv").write_text(" ".join(argv) + "\n")
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context((workdir / "qemu.stderr").open("wb"))
@@ -125,6 +150,7 @@ def running(
             seed,
             disk_size,
             arch.timeouts(accel.name),
+            tuple(nics),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,52 @@ class VmFiles:
         return self.dir / "qmp.sock"
 
 
+@dataclass(frozen=True)
+class Forward:
+    """A TCP port forwarded from the host's 127.0.0.1 (QEMU picks the host port) to the guest."""
+
+    port: int
+    address: str = ""  # the guest address; "" is the address the guest gets by DHCP
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}" if self.address else str(self.port)
+
+
+SSH = Forward(22)
+
+
+@dataclass(frozen=True)
+class Nic:
+    """A virtio NIC on its own user-mode (slirp) network: its own NAT, DHCP and forwards.
+
+    The first NIC always forwards ssh. `net` is the network (slirp's default is
+    10.0.2.0/24, its host side .2); `mac` the NIC's address (QEMU's default
+    52:54:00:12:34:56 for the first).
+    """
+
+    forwards: tuple[Forward, ...] = ()
+    net: str | None = None
+    mac: str | None = None
+
+
+def netdev(index: int, nic: Nic) -> str:
+    """The -netdev value of NIC `index` (its id is n<index>)."""
+    forwards = (SSH, *nic.forwards) if index == 0 else nic.forwards
+    options = [f"user,id=n{index}"]
+    if nic.net:
+        options.append(f"net={nic.net}")
+    options += [f"hostfwd=tcp:127.0.0.1:0-{f.address}:{f.port}" for f in forwards]
+    return ",".join(options)
+
+
+def nic_argv(nics: Sequence[Nic]) -> list[str]:
+    argv: list[str] = []
+    for index, nic in enumerate(nics):
+        device = f"virtio-net-pci,netdev=n{index}" + (f",mac={nic.mac}" if nic.mac else "")
+        argv += ["-netdev", netdev(index, nic), "-device", device]
+    return argv
+
+
 def qemu_argv(
     arch: Arch,
     firmware: str,
@@ -48,6 +95,7 @@ def qemu_argv(
     memory: int = 2048,
     smp: int = 2,
     seed: bool = True,
+    nics: Sequence[Nic] = (Nic(),),
 ) -> list[str]:
     fw = arch.firmware(firmware)
     q = arch.qemu
@@ -74,8 +122,8 @@ def qemu_argv(
     argv += ["-drive", f"if=virtio,format=qcow2,file={files.disk}"]
     if seed:
         argv += ["-drive", f"if=virtio,format=raw,readonly=on,file={files.seed}"]
+    argv += nic_argv(nics or (Nic(),))
     argv += [
-        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:0-:22", "-device", "virtio-net-pci,netdev=n0",
         "-device", "virtio-rng-pci",
         "-chardev", f"socket,id=con,path={files.console_sock},server=on,wait=on,logfile={files.console_log}",
         "-serial", "chardev:con",

@@ -1,4 +1,4 @@
-"""A minimal QMP client: enough to find the forwarded ssh port."""
+"""A minimal QMP client: enough to find the ports QEMU forwards to the guest."""
 
 from __future__ import annotations
 
@@ -6,12 +6,45 @@ import json
 import re
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from overlay.core.errors import BuildFailed
 
-HOSTFWD_RE = re.compile(r"HOST_FORWARD\]?\s+\d+\s+127\.0\.0\.1\s+(\d+)\s+\S+\s+22\b")
+# `info usernet`: a "Hub -1 (n0):" header per user-mode netdev, then one line per socket, e.g.
+#   TCP[HOST_FORWARD]  14       127.0.0.1 42857       10.0.2.15    22     0     0
+NETDEV_RE = re.compile(r"^Hub\s+-?\d+\s+\((?P<netdev>[^)]*)\):", re.M)
+HOSTFWD_RE = re.compile(
+    r"HOST_FORWARD\]?\s+\d+\s+(?P<host>\S+)\s+(?P<host_port>\d+)\s+(?P<guest>\S+)\s+(?P<port>\d+)\b"
+)
+
+
+@dataclass(frozen=True)
+class HostForward:
+    netdev: str  # the -netdev id, n<index of the NIC>
+    host_port: int
+    guest_address: str
+    guest_port: int
+
+
+def parse_usernet(text: str) -> list[HostForward]:
+    """The TCP forwards in QEMU's `info usernet` output, with the netdev each belongs to."""
+    heads = list(NETDEV_RE.finditer(text))
+    out = []
+    for i, head in enumerate(heads):
+        body = text[head.end() : heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+        for m in HOSTFWD_RE.finditer(body):
+            out.append(HostForward(head["netdev"], int(m["host_port"]), m["guest"], int(m["port"])))
+    return out
+
+
+def host_port(forwards: list[HostForward], netdev: str, port: int, text: str = "") -> int:
+    """The host port of the forward to guest `port` on `netdev`."""
+    for f in forwards:
+        if f.netdev == netdev and f.guest_port == port:
+            return f.host_port
+    raise BuildFailed(f"no forward to guest port {port} on {netdev} in QEMU's 'info usernet':\n{text}")
 
 
 class Qmp:
@@ -55,12 +88,15 @@ class Qmp:
                 raise BuildFailed(f"QMP {command} failed: {reply['error'].get('desc')}")
             return reply.get("return")
 
+    def usernet(self) -> str:
+        return str(self.execute("human-monitor-command", **{"command-line": "info usernet"}) or "")
+
+    def forwards(self) -> list[HostForward]:
+        return parse_usernet(self.usernet())
+
     def ssh_port(self) -> int:
-        text = self.execute("human-monitor-command", **{"command-line": "info usernet"})
-        match = HOSTFWD_RE.search(text or "")
-        if not match:
-            raise BuildFailed(f"no ssh port forward in QEMU's 'info usernet':\n{text}")
-        return int(match.group(1))
+        text = self.usernet()
+        return host_port(parse_usernet(text), "n0", 22, text)
 
     def close(self) -> None:
         self.sock.close()

@@ -1,4 +1,5 @@
-"""Blends (issue 4) in the README suite: the slim size target and the amphora's mutual-TLS API.
+"""Blends (issue 4) in the README suite: the slim size target; the amphora load-balances, driven by
+Octavia's own controller code (issue 11).
 
 Every blend x architecture x base runs in the matrix (tests/matrix, `pytest -m matrix`).
 """
@@ -35,7 +36,22 @@ def test_slim_is_at_least_40_percent_smaller(builder, genericcloud) -> None:  # 
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # type: ignore[no-untyped-def]
+AMPHORA_LIVE = (
+    "test_agent_listens_on_9443",
+    "test_api_answers_with_client_certificate",
+    "test_api_refuses_without_client_certificate",
+    "test_controller_reaches_the_agent",
+    "test_plug_vip_moves_the_vip_nic_into_the_namespace",
+    "test_octavias_haproxy_configuration_is_uploaded_and_started",
+    "test_http_through_the_vip_reaches_the_backend",
+    "test_heartbeats_are_signed_and_name_the_listener",
+    "test_client_certificate_from_another_ca_is_refused",
+    "test_broken_configuration_is_refused_and_the_listener_keeps_serving",
+)
+
+
+def test_amphora_load_balances_driven_by_octavias_controller_code(builder) -> None:  # type: ignore[no-untyped-def]
+    """One boot: the agent's mutual-TLS API, then Octavia's own controller code (docs/amphora.md)."""
     amphora = builder.image("amphora")
     assert {"octavia-agent", "haproxy", "keepalived", "ipvsadm", "cryptsetup"} <= amphora.package_names()
     assert amphora.manifest["image"]["size"] == "2G"
@@ -44,12 +60,9 @@ def test_amphora_builds_and_its_agent_api_uses_mutual_tls(builder) -> None:  # t
     proc = cli("boot", amphora.qcow2, "--firmware", "bios")
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = (amphora.out_dir / f"{amphora.name}.boot.junit.xml").read_text()
-    for test in (
-        "test_api_answers_with_client_certificate",
-        "test_api_refuses_without_client_certificate",
-        "test_agent_listens_on_9443",
-    ):
+    for test in AMPHORA_LIVE:
         assert f'name="{test}"' in report, f"{test} did not run"
+    assert "<failure" not in report and "<skipped" not in report, "a live check of the amphora did not pass"
 
 
 def test_secure_boot_blend_boots_enforced_and_locked_down(builder) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,11 @@ def test_overlay_test_module_imports(path: Path) -> None:
     spec = importlib.util.spec_from_file_location(f"example_{path.parent.parent.name}_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # as pytest imports it: dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     assert [name for name in vars(module) if name.startswith("test_")], f"{path} has no tests"
 
 

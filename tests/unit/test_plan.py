@@ -65,14 +65,22 @@ def test_plan_json_keys(tmp_path: Path) -> None:
 
 
 def test_qmp_usernet_port_parsing() -> None:
-    from overlay.vm.qmp import HOSTFWD_RE
+    from overlay.vm.qmp import host_port, parse_usernet
 
     text = (
         "Hub -1 (n0):\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\n"
         "  TCP[HOST_FORWARD]  14       127.0.0.1 42857       10.0.2.15    22     0     0\n"
     )
-    match = HOSTFWD_RE.search(text)
-    assert match is not None and match.group(1) == "42857"
+    assert host_port(parse_usernet(text), "n0", 22) == 42857
+
+
+def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
+    from overlay.vm.console import KEYS_RE
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO5rOlXBJOjBsSN8haGvFs8jV/8wmh//k5teLQL33VGV root@x"
+    text = f"-----BEGIN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HHOST KEY KEYS-----\n[ 274.1] cloud-init"
+    match = KEYS_RE.search(text)
+    assert match is not None and match.group(1).strip() == key
 
 
 def test_garbled_host_keys_are_not_pinned() -> None:
