@@ -42,6 +42,11 @@ class Definition:
 
     path: str
     specs: tuple[ImageSpec, ...]
+    overlays: tuple[str, ...] = ()  # the overlays' directories, relative to the project
+
+    def overlay_flags(self) -> str:
+        """For test and boot: a job's checkout may sit elsewhere than the build job's."""
+        return "".join(f" --overlay-dir {shlex.quote(o)}" for o in self.overlays)
 
     @property
     def key(self) -> str:
@@ -64,9 +69,22 @@ def load(files: Sequence[Path], arch_override: Sequence[str], project: Path) -> 
         if not absolute.is_file():
             raise OverlayError(f"image definition {file} not found", hint=NO_DEFINITION_HINT)
         relative = absolute.relative_to(project.resolve())
-        out.append(Definition(str(relative), tuple(load_images(absolute, overrides))))
+        specs = tuple(load_images(absolute, overrides))
+        out.append(Definition(str(relative), specs, _overlays(file, specs, project.resolve())))
     check(out)
     return out
+
+
+def _overlays(file: Path, specs: Sequence[ImageSpec], project: Path) -> tuple[str, ...]:
+    out: list[str] = []
+    for directory in dict.fromkeys(o for spec in specs for o in spec.overlays):
+        if not directory.resolve().is_relative_to(project):
+            raise OverlayError(
+                f"{file}: overlay {directory} is outside the project directory {project}",
+                hint="the jobs build from their checkout: keep the overlays in the repository",
+            )
+        out.append(str(directory.resolve().relative_to(project)))
+    return tuple(out)
 
 
 def check(definitions: Sequence[Definition]) -> None:
@@ -198,7 +216,7 @@ def build_job(group: BuildGroup, options: Options) -> dict[str, Any]:
 
 
 def test_job(group: BuildGroup, spec: ImageSpec, options: Options) -> dict[str, Any]:
-    script = [f"fai-overlay test {image_path(spec.name)}"]
+    script = [f"fai-overlay test {image_path(spec.name)}{group.definition.overlay_flags()}"]
     job = jobs.job("offline-test", options.tags_for(spec.arch.name), script, options)
     job["needs"] = [group.needs(spec)]
     job["timeout"] = jobs.TIMEOUTS["offline-test"]
@@ -211,7 +229,7 @@ def test_job(group: BuildGroup, spec: ImageSpec, options: Options) -> dict[str, 
 def boot_job(group: BuildGroup, spec: ImageSpec, options: Options) -> dict[str, Any]:
     firmwares = boot_firmwares(spec.arch, options)
     flags = "".join(f" --firmware {fw}" for fw in firmwares) if options.firmwares else ""
-    script = [f"fai-overlay boot {image_path(spec.name)}{flags}"]
+    script = [f"fai-overlay boot {image_path(spec.name)}{group.definition.overlay_flags()}{flags}"]
     job = jobs.job("live-boot", options.tags_for(spec.arch.name), script, options)
     job["needs"] = [group.needs(spec)]
     job["timeout"] = jobs.TIMEOUTS["live-boot"]

@@ -94,14 +94,23 @@ def test_artifacts_are_the_files_each_job_writes_and_never_a_raw_image(capsys) -
         assert artifacts["reports"]["junit"] == out(junit) and out(junit) in artifacts["paths"]
         assert artifacts["when"] == "always" and artifacts["expire_in"]
         assert not [p for p in artifacts["paths"] if p.endswith(".raw")]
-    # the test and boot jobs read the image the build job keeps
-    image = out(".qcow2")
-    assert doc["offline-test default amd64"]["script"] == [f"fai-overlay test {image}"]
-    assert doc["live-boot default amd64"]["script"] == [f"fai-overlay boot {image} --firmware bios"]
+    # the test and boot jobs read the image the build job keeps, and the overlays in their own checkout
+    image, here = out(".qcow2"), "--overlay-dir examples/hello"
+    assert doc["offline-test default amd64"]["script"] == [f"fai-overlay test {image} {here}"]
+    assert doc["live-boot default amd64"]["script"] == [f"fai-overlay boot {image} {here} --firmware bios"]
     assert doc["build default amd64"]["variables"] == {"ARCH": "amd64"}
     assert doc["build default amd64"]["script"] == [
         'fai-overlay build examples/default.yaml --arch "$ARCH" -o out $BUILD_OPTIONS'
     ]
+
+
+def test_an_overlay_outside_the_project_is_refused(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "examples/hello", tmp_path / "hello")
+    project.mkdir()
+    (project / "image.yaml").write_text("overlays: [../hello]\nformats: [qcow2]\n")
+    code, _, err = generate(capsys, "image.yaml", cwd=project)
+    assert code == ExitCode.USAGE and "overlay" in err and "is outside the project directory" in err
 
 
 def test_the_boot_job_keeps_what_fai_overlay_boot_writes(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
