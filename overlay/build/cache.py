@@ -11,6 +11,7 @@ serves only what it holds. Its log tells what it fetched from the mirror.
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import socket
 import tempfile
@@ -29,11 +30,13 @@ VOLATILE_RE = re.compile(r"/(InRelease|Release(\.gpg)?)$")  # revalidated on eve
 READY_SECONDS = 10.0
 
 
-def config(cache_dir: Path, log_dir: Path, port: int, upstream: str | None) -> str:
-    """apt-cacher-ng's configuration: no remapping, so files are kept under their own host and path."""
+def config(cache_dir: Path, run_dir: Path, port: int, upstream: str | None) -> str:
+    """apt-cacher-ng's configuration: no remapping, so files are kept under their own host and path.
+    Its log and control socket are the run's own (not the system service's /run/apt-cacher-ng)."""
     lines = [
         f"CacheDir: {cache_dir}",
-        f"LogDir: {log_dir}",
+        f"LogDir: {run_dir / 'log'}",
+        f"SocketPath: {run_dir / 'socket'}",
         "SupportDir: /usr/lib/apt-cacher-ng",
         f"Port: {port}",
         "BindAddress: 127.0.0.1",
@@ -74,10 +77,20 @@ def usage(text: str, mode: Cache) -> CacheUse:
     )
 
 
+# apt-cacher-ng 3.7 cannot bind a port above 32767 ("Error resolving address for binding"),
+# and the kernel hands out ephemeral ports from 32768: so pick a free one below.
+PORTS = range(20000, 32768)
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for port in random.sample(PORTS, 64):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise BuildFailed(f"no free port for the package cache in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def _wait_ready(port: int, process: Process) -> None:
@@ -112,7 +125,7 @@ def running(mode: Cache, cache_dir: Path, upstream: str | None, runner: Runner) 
         conf.mkdir()
         logs.mkdir()
         port = _free_port()
-        (conf / "acng.conf").write_text(config(cache_dir, logs, port, upstream))
+        (conf / "acng.conf").write_text(config(cache_dir, Path(tmp), port, upstream))
         with (Path(tmp) / "stdout.log").open("wb") as out:
             process = runner.spawn(argv(conf, mode is Cache.offline), stdout=out)
         run = CacheRun(f"http://127.0.0.1:{port}", logs / "apt-cacher.log", mode)

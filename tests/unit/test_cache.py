@@ -7,9 +7,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from overlay.build import cache, run
 from overlay.build.plan import MIRROR_CLASS, make_plan
 from overlay.core import debian
+from overlay.core.errors import BuildFailed
 from overlay.definition.load import load_images
 from overlay.definition.spec import Cache
 from overlay.manifest import model
@@ -34,12 +37,38 @@ def test_the_log_says_what_was_fetched_and_served() -> None:
 
 
 def test_configuration_and_command_line(tmp_path: Path) -> None:
-    text = cache.config(tmp_path / "c", tmp_path / "l", 3199, "http://u:p@proxy:3128")
+    text = cache.config(tmp_path / "c", tmp_path / "run", 3199, "http://u:p@proxy:3128")
     assert f"CacheDir: {tmp_path / 'c'}\n" in text and "Port: 3199\n" in text
+    # the run's own log and control socket, never the system service's /run/apt-cacher-ng
+    assert f"LogDir: {tmp_path / 'run' / 'log'}\n" in text
+    assert f"SocketPath: {tmp_path / 'run' / 'socket'}\n" in text
     assert "BindAddress: 127.0.0.1\n" in text and "Proxy: http://u:p@proxy:3128\n" in text
     assert "Remap" not in text  # files stay under their own host and path
     assert cache.argv(tmp_path, offline=True)[-1] == "Offlinemode=1"
     assert "Offlinemode=1" not in cache.argv(tmp_path, offline=False)
+
+
+def test_the_port_is_one_apt_cacher_ng_can_bind() -> None:
+    """apt-cacher-ng 3.7 fails on ports above 32767; the kernel's ephemeral ports start at 32768."""
+    ports = {cache._free_port() for _ in range(20)}
+    assert all(cache.PORTS.start <= p <= 32767 for p in ports)
+
+
+def test_no_free_port_is_a_build_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cache.socket, "socket", _RefusingSocket)
+    with pytest.raises(BuildFailed, match="no free port"):
+        cache._free_port()
+
+
+class _RefusingSocket:
+    def __enter__(self) -> _RefusingSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def bind(self, address: object) -> None:
+        raise OSError("in use")
 
 
 def test_a_cached_build_reads_plain_http_sources_through_the_mirror_class(tmp_path: Path) -> None:
