@@ -1,14 +1,18 @@
-"""A small HTTP forward proxy for tests: apt and debootstrap send it absolute-URI GETs.
+"""A small HTTP forward proxy for tests: apt and debootstrap send it absolute-URI GETs,
+and CONNECT for https sources.
 
-It fetches each URL itself (plain http, no CONNECT) and streams the answer
-back; it records the requests and the Proxy-Authorization it received.
+It fetches each plain-http URL itself and streams the answer back; a CONNECT
+is tunnelled byte for byte to the host and port asked. It records the
+requests and the Proxy-Authorization it received.
 """
 
 from __future__ import annotations
 
 import base64
 import http.server
+import selectors
 import shutil
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -34,11 +38,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass
 
-    def _forward(self, head: bool) -> None:
-        self.seen.requests.append(self.path)
+    def _record(self, request: str) -> None:
+        self.seen.requests.append(request)
         auth = self.headers.get("Proxy-Authorization", "")
         if auth.startswith("Basic "):
             self.seen.credentials.add(base64.b64decode(auth[6:]).decode(errors="replace"))
+
+    def _forward(self, head: bool) -> None:
+        self._record(self.path)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
         request = urllib.request.Request(self.path, headers=headers, method="HEAD" if head else "GET")
         try:
@@ -62,6 +69,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802
         self._forward(head=True)
+
+    def do_CONNECT(self) -> None:  # noqa: N802
+        self._record(f"CONNECT {self.path}")
+        host, _, port = self.path.rpartition(":")
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=60)
+        except (OSError, ValueError):
+            self.send_error(502)
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.close_connection = True
+        with upstream:
+            _tunnel(self.connection, upstream)
+
+
+def _tunnel(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways until one side closes."""
+    peer = {client: upstream, upstream: client}
+    with selectors.DefaultSelector() as selector:
+        for end in peer:
+            end.setblocking(True)
+            selector.register(end, selectors.EVENT_READ)
+        while ready := selector.select(timeout=120):
+            for key, _ in ready:
+                end = client if key.fileobj is client else upstream
+                data = end.recv(1 << 16)
+                if not data:
+                    return
+                peer[end].sendall(data)
 
 
 @contextmanager

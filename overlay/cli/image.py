@@ -133,10 +133,15 @@ def run_build(args: argparse.Namespace) -> int:
             ]
         )
     if failures:
-        raise BuildFailed(
-            "; ".join(failures), hint=f"see the .build.log, .test.txt and .boot.txt files in {args.output}"
-        )
+        raise BuildFailed("; ".join(failures), hint=failure_hint(args.output, args.test, args.boot))
     return 0
+
+
+def failure_hint(output: Path, test: bool, boot: bool) -> str:
+    """Where to look: the logs of the steps that ran, not of those that did not."""
+    ran = [".build.log", *([".test.txt"] if test else []), *([".boot.txt"] if boot else [])]
+    files = ", ".join(ran[:-1]) + f" and {ran[-1]}" if len(ran) > 1 else ran[0]
+    return f"see the {files} file{'s' if len(ran) > 1 else ''} in {output}"
 
 
 REGISTER = [register_plan, register_compose, register_build]

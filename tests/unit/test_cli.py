@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from overlay.cli.image import failure_hint
 from tests.support import EXAMPLES, cli
 
 
@@ -57,3 +58,10 @@ def test_build_without_root_is_refused(monkeypatch) -> None:  # type: ignore[no-
     with pytest.raises(OverlayError, match="build needs root") as info:
         hostsetup.require_root("build")
     assert "sudo fai-overlay build" in (info.value.hint or "")
+
+
+def test_a_failed_build_points_at_the_logs_of_the_steps_that_ran() -> None:
+    assert failure_hint(Path("out"), False, False) == "see the .build.log file in out"
+    assert failure_hint(Path("out"), True, False) == "see the .build.log and .test.txt files in out"
+    both = failure_hint(Path("out"), True, True)
+    assert both == "see the .build.log, .test.txt and .boot.txt files in out"
