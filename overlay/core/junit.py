@@ -57,12 +57,14 @@ class Summary:
         return "passed" if self.count("passed") else "empty"
 
     def text(self, title: str, limit: int = 30) -> str:
-        """A one-screen summary: a count line, then each failed test."""
-        failed = self.failed_ids
+        """A one-screen summary: a count line, then each failed test with the first line of why."""
+        failed = self.problems
         lines = [
             f"{title}: {self.count('passed')} passed, {len(failed)} failed, {self.count('skipped')} skipped"
         ]
-        lines += [f"  FAILED {t}" for t in failed[:limit]]
+        lines += [
+            f"  FAILED {c.name}" + (f": {c.message[:200]}" if c.message else "") for c in failed[:limit]
+        ]
         if len(failed) > limit:
             lines.append(f"  … and {len(failed) - limit} more (see {self.file})")
         return "\n".join(lines) + "\n"
