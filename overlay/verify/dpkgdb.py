@@ -69,14 +69,23 @@ class Database:
         return {p.name.removesuffix(suffix): p for p in sorted(self.info.glob(f"*{suffix}"))}
 
     @functools.cached_property
+    def listed(self) -> dict[str, frozenset[str]]:
+        """package -> the paths its .list holds now (directories resolved, so /bin/su and /usr/bin/su
+        are one). A file another package took over (Replaces) leaves the old owner's .list, but
+        stays in its .md5sums: dpkg does not rewrite that file."""
+        return {
+            package: frozenset(
+                self.resolver.canonical(line)
+                for line in path.read_text(errors="replace").splitlines()
+                if line.startswith("/")
+            )
+            for package, path in self._info_files(".list").items()
+        }
+
+    @functools.cached_property
     def owned(self) -> frozenset[str]:
-        """Every path some package owns (directories resolved, so /bin/su and /usr/bin/su are one)."""
-        out: set[str] = set()
-        for path in self._info_files(".list").values():
-            for line in path.read_text(errors="replace").splitlines():
-                if line.startswith("/"):
-                    out.add(self.resolver.canonical(line))
-        return frozenset(out)
+        """Every path some package owns."""
+        return frozenset().union(*self.listed.values())
 
     @functools.cached_property
     def conffiles(self) -> frozenset[str]:
@@ -178,16 +187,18 @@ def md5(path: Path) -> str:
 def verify(db: Database) -> list[Mismatch]:
     """Package files whose content differs from dpkg's md5sums, or that are gone; conffiles aside.
 
-    A file dpkg's path filters (path-exclude) kept from being unpacked is not missing.
+    Only the paths still in the package's .list count, as for dpkg --verify. A file dpkg's path
+    filters (path-exclude) kept from being unpacked is not missing.
     """
     filters = db.filters()
     conffiles = db.conffiles
     out = []
     for package, rows in sorted(db.md5sums().items()):
+        listed = db.listed.get(package, frozenset())
         for digest, path in rows:
             real = db.on_disk(package, path)
-            if real in conffiles:
-                continue
+            if real in conffiles or db.resolver.canonical(path) not in listed:
+                continue  # a conffile, or a file another package has taken over, as dpkg --verify
             host = db.root / real.lstrip("/")
             try:
                 st = os.lstat(host)

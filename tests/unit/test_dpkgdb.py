@@ -99,3 +99,22 @@ def test_paths_resolve_inside_the_image(make_tree) -> None:  # type: ignore[no-u
     assert resolver.host_path("/etc/abs/file") == root / "usr/lib/x/file"
     assert resolver.canonical("/etc/../lib/x") == "/usr/lib/x"
     assert resolver.canonical("/etc/loop/a").endswith("/a")  # a symlink loop ends, it does not hang
+
+
+def test_a_file_another_package_took_over_is_checked_against_its_new_owner(make_tree) -> None:  # type: ignore[no-untyped-def]
+    """forky's dpkg took its bash completion over from bash-completion (Replaces): the old owner's
+    .list loses the path, its .md5sums keeps the old digest, as dpkg leaves it."""
+    completion = "usr/share/bash-completion/completions/dpkg"
+    root = image(
+        make_tree,
+        {
+            completion: "new\n",
+            f"{INFO}/bash-completion.list": "/usr/share/bash-completion\n",
+            f"{INFO}/bash-completion.md5sums": f"{md5('old')}  {completion}\n",
+            f"{INFO}/dpkg.list": f"/{completion}\n",
+            f"{INFO}/dpkg.md5sums": f"{md5('new' + chr(10))}  {completion}\n",
+        },
+    )
+    assert dpkgdb.verify(dpkgdb.Database(root)) == []
+    (root / completion).write_text("tampered\n")
+    assert [str(m) for m in dpkgdb.verify(dpkgdb.Database(root))] == [f"/{completion} (dpkg: changed)"]

@@ -45,6 +45,9 @@ def configure(client_cert: str = "/mnt/client.pem") -> None:
         "connection_max_retries": 3,
         "connection_retry_interval": 2,
         "rest_request_read_timeout": 180,  # plugging and starting take a while under TCG
+        # a TLS handshake with the agent on a loaded TCG guest can take longer than the 10 s default:
+        # a timeout must not pass for a refused rogue certificate, nor fail a step that would succeed
+        "rest_request_conn_timeout": 60,
     }.items():
         CONF.set_override(key, value, group="haproxy_amphora")
     CONF.set_override("heartbeat_key", P["heartbeat_key"], group="health_manager")
