@@ -13,6 +13,7 @@ from overlay.build import outputs
 from overlay.core import commands, log
 from overlay.core.errors import ExitCode, OverlayError
 from overlay.core.runner import Runner
+from overlay.definition.spec import BuildType
 from overlay.manifest import model
 from overlay.publish import tree
 from overlay.publish.tree import Kind, VersionId
@@ -63,6 +64,13 @@ def find_builds(out_dir: Path) -> list[Build]:
     builds = []
     for path in sorted(out_dir.glob("*.build.json")):
         data = model.load(path)
+        if data.image.type is BuildType.dev:
+            raise OverlayError(
+                f"{data.name} is a development image (type: dev): root logs in on its serial console "
+                "without a password, so it is never published",
+                path=path,
+                hint="build the image with type: official (the default) to publish it",
+            )
         builds.append(Build(data.name, out_dir, data))
     if not builds:
         raise OverlayError(

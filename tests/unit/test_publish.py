@@ -199,6 +199,17 @@ def test_an_image_that_changed_after_its_build_is_refused(tmp_path: Path) -> Non
     assert tree.versions(tmp_path / "tree/trixie/daily") == []
 
 
+def test_a_development_image_is_never_published(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    doc = kit.manifest_doc()
+    doc["image"]["type"] = "dev"
+    kit.write_build(out, doc)
+    with pytest.raises(OverlayError, match="is a development image") as err:
+        publish(out, tmp_path / "tree")
+    assert err.value.code is ExitCode.USAGE and "type: official" in (err.value.hint or "")
+    assert not (tmp_path / "tree").exists()
+
+
 def test_cli_json_and_errors(tmp_path: Path) -> None:
     out, root = tmp_path / "out", tmp_path / "tree"
     kit.write_build(out, kit.manifest_doc(), formats=("raw", "qcow2", "tar.xz"))
