@@ -35,12 +35,13 @@ from tests.support import (
 
 ARTIFACTS = Path(os.environ.get("FAI_OVERLAY_ARTIFACTS", REPO / "test-artifacts"))
 # Integration modules in the order they run: those that build in the foreground first (the lane is
-# building small images then), the cross-architecture boots last (the lane builds them last).
+# building small images then), the cross-architecture boots last (the lane builds them last), then
+# the interrupt test, which needs the host's build lock to itself.
 ORDER = [
-    "test_interrupt", "test_foundation", "test_gitlab_ci", "test_nocloud", "test_blends", "test_cache",
+    "test_foundation", "test_gitlab_ci", "test_nocloud", "test_blends", "test_cache",
     "test_diff_builds", "test_planted_faults", "test_negative", "test_secrets", "test_publish_builds",
     "test_sources_slim", "test_updates_live", "test_second_opinion", "test_dci", "test_publish_page",
-    "test_doc_commands", "test_wheel", "test_verification",
+    "test_doc_commands", "test_wheel", "test_verification", "test_interrupt",
 ]  # fmt: skip
 
 
@@ -52,10 +53,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (1, ORDER.index(module) if module in ORDER else len(ORDER))
 
     items.sort(key=rank)  # stable: the order inside a module stays
-    config.stash[USED] = [k for item in items for m in item.iter_markers("builds") for k in m.args]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The images the selected tests use (deselected ones aside): the lane builds them."""
+    items = session.items
+    session.config.stash[USED] = [k for item in items for m in item.iter_markers("builds") for k in m.args]
 
 
 USED = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lane_starts_with_the_session(request: pytest.FixtureRequest) -> None:
+    """When the selected tests use images, the lane starts building them with the first test,
+    while the unit tests run, instead of with the first integration test."""
+    if request.config.stash.get(USED, []) and os.geteuid() == 0:
+        request.getfixturevalue("builder")
 
 
 @pytest.fixture(scope="session")

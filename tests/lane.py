@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class Lane:
     futures: dict[str, Future[Built]] = field(default_factory=dict)
     building: set[str] = field(default_factory=set)  # keys being built right now (for the leak checks)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _gate: threading.Lock = field(default_factory=threading.Lock)  # held by each lane build, and by quiet()
     _thread: threading.Thread | None = None
 
     def _build(self, key: str) -> Built:
@@ -106,7 +108,8 @@ class Lane:
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    future.set_result(self._build(key))
+                    with self._gate:
+                        future.set_result(self._build(key))
                 except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for it
                     future.set_exception(exc)
 
@@ -123,6 +126,12 @@ class Lane:
             except BaseException as exc:
                 future.set_exception(exc)
         return future.result()
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """No lane build runs inside: waits for the one under way, holds the next one back."""
+        with self._gate:
+            yield
 
     def stop(self) -> None:
         """Cancel what has not started; wait for the build under way (it cleans up after itself)."""
