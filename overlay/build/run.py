@@ -151,6 +151,8 @@ def release_host(run: BuildRun) -> None:
     nodes = run.fai.logs / "fai-overlay-created-nodes" if run.fai.logs else None
     for what in disk.cleanup_image(run.plan.raw, run.runner, created_nodes=nodes):
         log.warn(f"cleanup: {what}")
+    for loop in disk.wait_released(run.plan.raw, run.runner):
+        log.warn(f"cleanup: {loop} is still bound to {run.plan.raw} (something holds it open)")
     shutil.rmtree(run.plan.apt_dir, ignore_errors=True)
 
 

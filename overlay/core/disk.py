@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,19 @@ def loops_for(image: Path, runner: Runner) -> list[str]:
         ["losetup", "--associated", str(image), "--noheadings", "--output", "NAME"], check=False
     )
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+def wait_released(image: Path, runner: Runner, timeout: float = 30.0) -> list[str]:
+    """Wait until no loop device is bound to `image`; return those still bound after `timeout` s.
+
+    Detaching a loop that something still holds open (a lazily unmounted file
+    system) only marks it autoclear: the kernel lets it go when its last user
+    closes it, after fai-diskimage has returned.
+    """
+    deadline = time.monotonic() + timeout
+    while (loops := loops_for(image, runner)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return loops
 
 
 def _mounts() -> list[tuple[str, str]]:

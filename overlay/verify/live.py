@@ -150,7 +150,9 @@ def _live_tests(
     mounted: HostRoot | None,
 ) -> None:
     t0 = time.monotonic()
-    keys = vm.console.ssh_host_keys(timeout=120)
+    # cloud-init's final stage prints the keys after the login prompt; on a loaded TCG host that
+    # can take minutes, so it gets the architecture's userspace budget (data/arches.yaml)
+    keys = vm.console.ssh_host_keys(timeout=vm.timeouts["userspace"])
     config, port = _ssh_config(vm, workdir, keys)
     waited = _wait_ssh(config, runner, vm.timeouts["kernel"])
     run.cases.append(

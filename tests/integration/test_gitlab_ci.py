@@ -260,7 +260,7 @@ def test_a_matrix_build_hands_each_arch_its_own_image(stub_project: Path) -> Non
     assert code == 0, log.read_text()[-3000:]
     assert calls(stub_project) == [
         "build examples/default.yaml --arch arm64 -o out",
-        "boot out/debian-trixie-genericcloud-arm64.qcow2 --firmware uefi",
+        "boot out/debian-trixie-genericcloud-arm64.qcow2 --overlay-dir examples/hello --firmware uefi",
     ]
     assert exported(stub_project, "out/debian-trixie-genericcloud-arm64.qcow2")
     assert not exported(stub_project, "out/debian-trixie-genericcloud-amd64.qcow2")

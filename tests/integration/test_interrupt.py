@@ -18,12 +18,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.builds("default")]
 
 
 def start(*args: str | Path) -> subprocess.Popen[str]:
+    """fai-overlay as a terminal would start it: with SIGINT's default action, even when the suite
+    itself runs in the background of a shell (which starts it with SIGINT ignored)."""
     return subprocess.Popen(
         [sys.executable, "-m", "overlay", *map(str, args)],
         cwd=REPO,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
