@@ -166,20 +166,6 @@ def size(value: Any, at: At) -> str | None:
     return text
 
 
-def formats(value: Any, at: At) -> tuple[Any, ...]:
-    from overlay.definition.spec import Format
-
-    out = []
-    for i, item in enumerate(str_list(value, at)):
-        fmt = enum_of(Format)(item, at.sub(i))
-        if fmt in out:
-            raise at.sub(i).error(f"format '{item}' is listed twice")
-        out.append(fmt)
-    if not out:
-        raise at.error("formats must name at least one format")
-    return tuple(out)
-
-
 def variables(value: Any, at: At) -> dict[str, str]:
     if not isinstance(value, dict):
         raise at.error("variables must be a mapping of NAME: value")
@@ -217,26 +203,6 @@ def date(value: Any, at: At) -> str:
     if not DATE_RE.match(text):
         raise at.error(f"date '{text}' is not YYYYMMDD")
     return text
-
-
-def waivers(value: Any, at: At) -> tuple[Any, ...]:
-    from overlay.definition.spec import Waiver
-
-    if not isinstance(value, list):
-        raise at.error("waive_tests must be a list")
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) != {"test", "reason"}:
-            raise at.sub(i).error(
-                "each waiver needs exactly 'test' and 'reason'",
-                hint="e.g. {test: test_etc.TestEtc.test_group_name[clock], reason: ...}",
-            )
-        out.append(
-            Waiver(
-                scalar(item["test"], at.sub(i).sub("test")), scalar(item["reason"], at.sub(i).sub("reason"))
-            )
-        )
-    return tuple(out)
 
 
 def check_name(template: str, fields: dict[str, str], at: At) -> str:

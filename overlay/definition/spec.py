@@ -50,6 +50,38 @@ class Waiver:
     reason: str
 
 
+def _formats(value: Any, at: At) -> tuple[Format, ...]:
+    out = []
+    for i, item in enumerate(parse.str_list(value, at)):
+        fmt = parse.enum_of(Format)(item, at.sub(i))
+        if fmt in out:
+            raise at.sub(i).error(f"format '{item}' is listed twice")
+        out.append(fmt)
+    if not out:
+        raise at.error("formats must name at least one format")
+    return tuple(out)
+
+
+def _waivers(value: Any, at: At) -> tuple[Waiver, ...]:
+    if not isinstance(value, list):
+        raise at.error("waive_tests must be a list")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"test", "reason"}:
+            raise at.sub(i).error(
+                "each waiver needs exactly 'test' and 'reason'",
+                hint="e.g. {test: test_etc.TestEtc.test_group_name[clock], reason: ...}",
+            )
+        where = at.sub(i)
+        out.append(
+            Waiver(
+                parse.scalar(item["test"], where.sub("test")),
+                parse.scalar(item["reason"], where.sub("reason")),
+            )
+        )
+    return tuple(out)
+
+
 def _today() -> str:
     return dt.date.today().strftime("%Y%m%d")
 
@@ -174,7 +206,7 @@ class ImageSpec:
     formats: tuple[Format, ...] = setting(
         "formats",
         help="`qcow2` is compressed, `tar.xz` holds `disk.raw`",
-        parse=parse.formats,
+        parse=_formats,
         default=(Format.raw, Format.qcow2),
         doc_default="`[raw, qcow2]`",
         cli=Cli.replace_list,
@@ -288,7 +320,7 @@ class ImageSpec:
         help="list of `{test: …, reason: …}`: in-build tests of the base (debian-cloud-images' "
         "`tests.BUILD_IMAGE`) whose failure does not fail the build. Waivers are recorded in the manifest. "
         "On the command line: `--waive-test TEST=REASON`",
-        parse=parse.waivers,
+        parse=_waivers,
         default=(),
         doc_default="none",
         cli=Cli.append,
@@ -337,13 +369,6 @@ class ImageSpec:
         data = {s.key: _masked(encode(getattr(self, s.attr))) for s in settings()}
         data["source"] = str(self.source) if self.source else None
         return data
-
-    @classmethod
-    def from_json(cls, data: Any, path: str = "image") -> ImageSpec:
-        """Read a manifest's `image` section, validated like a definition."""
-        from overlay.definition.load import from_json
-
-        return from_json(data, label=path)
 
     def content(self) -> dict[str, Any]:
         """The fields that change the image's content (what `diff` compares)."""

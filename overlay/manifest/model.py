@@ -19,8 +19,12 @@ from debian.debian_support import Version
 
 from overlay.core.errors import OverlayError
 from overlay.definition import names
+from overlay.definition.load import from_json as image_from_json
 from overlay.definition.spec import ImageSpec
 from overlay.manifest import typed
+
+# a manifest's `image` section is validated like a definition (paths need not exist on this host)
+typed.register(ImageSpec, lambda data, path: image_from_json(data, label=path))
 
 API_VERSION = "fai-overlay.debian.org/v1"
 MANIFEST_VERSION = 1

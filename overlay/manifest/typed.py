@@ -18,6 +18,13 @@ from overlay.core.errors import OverlayError
 
 T = TypeVar("T")
 NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+# types read by a function of their own module: (data, field path) -> value; see register()
+READERS: dict[type, typing.Callable[[Any, str], Any]] = {}
+
+
+def register(tp: type[T], reader: typing.Callable[[Any, str], T]) -> None:
+    """Read `tp` with `reader` (a type whose validation lives elsewhere, such as an image definition)."""
+    READERS[tp] = reader
 
 
 class ShapeError(OverlayError):
@@ -118,8 +125,8 @@ def value(tp: Any, data: Any, path: str) -> Any:
             return tp(data)
         except ValueError:
             raise ShapeError(path, f"expected one of {', '.join(str(m.value) for m in tp)}") from None
-    if hasattr(tp, "from_json"):
-        return tp.from_json(data, path)
+    if tp in READERS:
+        return READERS[tp](data, path)
     if origin in (list, tuple):
         if not isinstance(data, list):
             raise ShapeError(path, f"expected a list, got {_json_type(data)}")

@@ -23,9 +23,9 @@ def modules() -> dict[str, Path]:
 
 
 def imports(path: Path, names: set[str]) -> set[str]:
-    """Modules of the package imported at module level (imports inside functions are lazy)."""
+    """Modules of the package a module imports, inside functions too: a lazy import only hides a cycle."""
     found = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("overlay"):
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"

@@ -4,8 +4,8 @@ import json
 import os
 from pathlib import Path
 
+from overlay.definition import load
 from overlay.definition.load import load_images
-from overlay.definition.spec import ImageSpec
 from overlay.manifest import record as manifest
 from overlay.manifest.model import SourcePackage
 from tests.support import EXAMPLES
@@ -29,7 +29,7 @@ def test_layer_digest_covers_content_and_mode(tmp_path: Path) -> None:
 
 def test_spec_round_trip() -> None:
     (spec,) = load_images(EXAMPLES / "default.yaml")
-    again = ImageSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    again = load.from_json(json.loads(json.dumps(spec.to_json())))
     assert again == spec
 
 
