@@ -62,6 +62,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 USED = pytest.StashKey[list[str]]()
+LANE = pytest.StashKey[Lane]()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -147,6 +148,7 @@ def builder(
         shutil.rmtree(root)
     root.mkdir(parents=True)
     lane = Lane(root, artifacts, table(root, canary_proxy[0], (CANARY_VARIABLE, CANARY)))
+    request.config.stash[LANE] = lane
     used = request.config.stash.get(USED, [])
     if os.environ.get("FAI_OVERLAY_DCI") is None:
         used = [k for k in used if k != "dci"]
@@ -168,9 +170,11 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     if not heavy:
         yield
         return
-    lane: Lane | None = None
     if "builder" in request.fixturenames or request.node.get_closest_marker("builds"):
-        lane = request.getfixturevalue("builder").lane
+        request.getfixturevalue("builder")
+    # the lane builds beside every test once the session has started it, not only beside those that
+    # use its images: its loops and mounts are never the test's
+    lane = request.config.stash.get(LANE, None)
     before = HostState()
     yield
     # a build that ends while the host is looked at detaches its loop just before it leaves

@@ -22,9 +22,17 @@ import pexpect.fdpexpect
 from overlay.core import resources
 from overlay.core.errors import BuildFailed
 
-# The end marker is matched loosely: TCG's serial console can double a character of it too
-# ("-----END SSH HHOST KEY KEYS-----"); the keys themselves are checked one by one.
-KEYS_RE = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END [^\n]*KEYS-----", re.S)
+
+def _doubled(text: str) -> str:
+    """A regex for `text` that tolerates any of its characters doubled."""
+    return "".join(re.escape(c) + "+" for c in text)
+
+
+# Both markers are matched loosely: TCG's serial console under load doubles a character now and
+# then ("-----END SSH HHOST KEY KEYS-----"); the keys themselves are checked one by one.
+KEYS_RE = re.compile(
+    rf"{_doubled('-----BEGIN SSH HOST KEY KEYS-----')}(.*?)-+{_doubled('END')}[^\n]*KEYS-+", re.S
+)
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
 
 

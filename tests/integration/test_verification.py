@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -46,6 +47,8 @@ def test_boot_amd64_bios_and_uefi(default, artifacts) -> None:  # type: ignore[n
     proc = cli("boot", default.qcow2)
     (artifacts / "builds").mkdir(exist_ok=True)
     (artifacts / "builds" / "default-boot.stderr.txt").write_text(proc.stderr)
+    for console in default.out_dir.glob(f"{default.name}.console-*.log"):  # later boots overwrite them
+        shutil.copyfile(console, artifacts / "builds" / f"default-boot.{console.name.split('.')[-2]}.log")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "falling back to TCG" in proc.stderr or "KVM smoke test passed" in proc.stderr
     timings = json.loads((default.out_dir / f"{default.name}.boot.json").read_text())

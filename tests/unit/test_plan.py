@@ -81,6 +81,17 @@ def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
     text = f"-----BEGIN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HHOST KEY KEYS-----\n[ 274.1] cloud-init"
     match = KEYS_RE.search(text)
     assert match is not None and match.group(1).strip() == key
+    # the start marker too: a doubled character must not hide the keys
+    text = f"------BEGIN SSH HOSST KEY KEYS-----\n{key}\n-----END SSH HOST KEY KEYS-----\n"
+    match = KEYS_RE.search(text)
+    assert match is not None and match.group(1).strip() == key
+    # the fingerprints block is not the keys block
+    assert (
+        KEYS_RE.search(
+            "-----BEGIN SSH HOST KEY FINGERPRINTS-----\nx\n-----END SSH HOST KEY FINGERPRINTS-----"
+        )
+        is None
+    )
 
 
 def test_garbled_host_keys_are_not_pinned() -> None:
