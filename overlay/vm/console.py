@@ -33,7 +33,25 @@ def _doubled(text: str) -> str:
 KEYS_RE = re.compile(
     rf"{_doubled('-----BEGIN SSH HOST KEY KEYS-----')}(.*?)-+{_doubled('END')}[^\n]*KEYS-+", re.S
 )
+# Without a start marker that matches (a character lost), the block is the lines before the end one.
+KEYS_END_RE = re.compile(rf"-+{_doubled('END')}[^\n]*KEYS-+")
+KEYS_MAX = 8  # cloud-init prints one line per host key type
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
+
+
+def keys_block(text: str) -> str | None:
+    """The text of cloud-init's SSH HOST KEY KEYS block on the console, or None before it is there.
+
+    When the start marker came through garbled beyond a doubled character, the
+    lines just before the end marker are the block; each key is checked anyway.
+    """
+    match = KEYS_RE.search(text)
+    if match:
+        return match.group(1)
+    end = KEYS_END_RE.search(text)
+    if end is None:
+        return None
+    return "\n".join(text[: end.start()].splitlines()[-KEYS_MAX:])
 
 
 @functools.cache
@@ -158,10 +176,9 @@ class Console:
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = KEYS_RE.search(self.text())
-            if match:
-                lines = [ln.strip() for ln in match.group(1).splitlines() if ln.strip()]
-                keys = [ln for ln in lines if well_formed_key(ln)]
+            block = keys_block(self.text())
+            if block is not None:
+                keys = [ln.strip() for ln in block.splitlines() if well_formed_key(ln.strip())]
                 if keys:
                     return keys
                 raise BootFailed("every ssh host key on the console is garbled", hint=f"see {self.log_path}")

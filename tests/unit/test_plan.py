@@ -85,6 +85,15 @@ def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
     text = f"------BEGIN SSH HOSST KEY KEYS-----\n{key}\n-----END SSH HOST KEY KEYS-----\n"
     match = KEYS_RE.search(text)
     assert match is not None and match.group(1).strip() == key
+    # a start marker that lost a character: the lines before the end marker are the block
+    from overlay.vm.console import keys_block, well_formed_key
+
+    fingerprints = "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 SHA256:abc root@x (ED25519)\n"
+    fingerprints += "-----END SSH HOST KEY FINGERPRINTS-----\n"
+    text = f"{fingerprints}-----BEGN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HOST KEY KEYS-----\n"
+    block = keys_block(text)
+    assert block is not None and [ln for ln in block.splitlines() if well_formed_key(ln)] == [key]
+    assert keys_block(fingerprints + "-----BEGIN SSH HOST KEY KEYS-----\n") is None  # not there yet
     # the fingerprints block is not the keys block
     assert (
         KEYS_RE.search(
