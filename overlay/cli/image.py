@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from overlay.build import pipeline
+from overlay.build import outputs, pipeline
 from overlay.build.plan import Plan, make_plan
 from overlay.cli import args as common
 from overlay.cli.verify import add_boot_args, boot_options
@@ -15,6 +15,7 @@ from overlay.core.errors import BuildFailed, OverlayError
 from overlay.core.runner import Runner
 from overlay.definition.load import load_images
 from overlay.definition.spec import ImageSpec
+from overlay.verify import live, offline
 
 
 def _specs(args: argparse.Namespace) -> list[ImageSpec]:
@@ -139,7 +140,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def failure_hint(output: Path, test: bool, boot: bool) -> str:
     """Where to look: the logs of the steps that ran, not of those that did not."""
-    ran = [".build.log", *([".test.txt"] if test else []), *([".boot.txt"] if boot else [])]
+    ran = [outputs.BUILD_LOG, *([offline.SUMMARY] if test else []), *([live.SUMMARY] if boot else [])]
     files = ", ".join(ran[:-1]) + f" and {ran[-1]}" if len(ran) > 1 else ran[0]
     return f"see the {files} file{'s' if len(ran) > 1 else ''} in {output}"
 
