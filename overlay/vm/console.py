@@ -1,16 +1,18 @@
-"""The serial console, driven with pexpect over QEMU's socket chardev.
+"""The serial console, driven with pexpect over QEMU's pipe chardev (two FIFOs).
 
-QEMU waits (server=on,wait=on) until we connect, so no output is lost, and
-its logfile= keeps the complete console log. Every wait also watches for
-failure patterns (data/console-patterns.yaml), so a broken boot fails at once
-with a message that says what went wrong.
+The output FIFO buffers what the guest writes until we read it, so nothing is
+lost and the guest never waits for us; QEMU's logfile= keeps the complete
+console log. Every wait also watches for failure patterns
+(data/console-patterns.yaml), so a broken boot fails at once with a message
+that says what went wrong.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import re
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +30,16 @@ def _doubled(text: str) -> str:
     return "".join(re.escape(c) + "+" for c in text)
 
 
-# Both markers are matched loosely: TCG's serial console under load doubles a character now and
-# then ("-----END SSH HHOST KEY KEYS-----"); the keys themselves are checked one by one.
+# Both markers are matched loosely, as a defence: when the console was a unix socket, QEMU's log
+# doubled characters under load ("-----END SSH HHOST KEY KEYS-----"). Each key is checked anyway.
 KEYS_RE = re.compile(
     rf"{_doubled('-----BEGIN SSH HOST KEY KEYS-----')}(.*?)-+{_doubled('END')}[^\n]*KEYS-+", re.S
 )
 # Without a start marker that matches (a character lost), the block is the lines before the end one.
 KEYS_END_RE = re.compile(rf"-+{_doubled('END')}[^\n]*KEYS-+")
 KEYS_MAX = 8  # cloud-init prints one line per host key type
+# Every console pattern is one line long, so the text searched after each read need not be more.
+SEARCH_WINDOW = 16384
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
 
 
@@ -94,25 +98,41 @@ class Phase:
     seconds: float
 
 
+# What the console pipe holds before the guest's serial port has to wait for us: a boot writes
+# about 100 KiB, so the guest never waits, whatever the host's load (64 KiB is the kernel's default).
+PIPE_BYTES = 1 << 20
+
+
+def _grow(fd: int) -> None:
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE: keep the default
+        pass
+
+
 class Console:
-    def __init__(self, sock_path: Path, log_path: Path, timeout: float = 30.0) -> None:
+    """The guest's serial console over a pair of FIFOs (QEMU's pipe chardev).
+
+    Made before QEMU starts: the FIFOs exist and the output pipe is already
+    large when QEMU opens them, so nothing is lost and the guest never blocks
+    on a slow reader. Read only once QEMU is up (its QMP socket answers): until
+    QEMU opens the output FIFO, reading it says end of file.
+    """
+
+    def __init__(self, in_path: Path, out_path: Path, log_path: Path) -> None:
         self.log_path = log_path
-        deadline = time.monotonic() + timeout
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        while True:
-            try:
-                self.sock.connect(str(sock_path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline:
-                    raise BootFailed(f"QEMU's console socket {sock_path} did not appear") from None
-                time.sleep(0.1)
+        for fifo in (in_path, out_path):
+            os.mkfifo(fifo, 0o600)
+        self.out_fd = os.open(out_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        os.set_blocking(self.out_fd, True)  # pexpect selects before it reads
+        _grow(self.out_fd)
+        self.in_fd = os.open(in_path, os.O_RDWR | os.O_CLOEXEC)  # RDWR: no wait for QEMU's open
         self.child = pexpect.fdpexpect.fdspawn(
-            self.sock.fileno(),
+            self.out_fd,
             encoding="utf-8",
             codec_errors="replace",
             maxread=65536,
-            searchwindowsize=200000,
+            searchwindowsize=SEARCH_WINDOW,
         )
         self.started = time.monotonic()
         self.phases: list[Phase] = []
@@ -155,7 +175,9 @@ class Console:
         )
 
     def send(self, text: str) -> None:
-        self.child.send(text)
+        data = text.encode()
+        while data:
+            data = data[os.write(self.in_fd, data) :]
 
     def last_line(self) -> str:
         text = self.text()
@@ -206,10 +228,10 @@ class Console:
 
     def close(self) -> None:
         try:
-            self.child.close()
+            self.child.close()  # closes the output FIFO
         except (OSError, pexpect.ExceptionPexpect):
             pass
-        try:  # pexpect closed the descriptor already; release the socket object
-            self.sock.detach()
+        try:
+            os.close(self.in_fd)
         except OSError:
             pass

@@ -129,13 +129,13 @@ def running(
     (workdir / "qemu.argv").write_text(" ".join(argv) + "\n")
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context((workdir / "qemu.stderr").open("wb"))
+        console = Console(files.console_in, files.console_out, files.console_log)
+        stack.callback(console.close)
         process = runner.spawn(argv, stdout=stderr)
         _track(process, True)
         stack.callback(_track, process, False)
         stack.callback(_stop, process)
-        console = Console(files.console_sock, files.console_log)
-        stack.callback(console.close)
-        qmp = Qmp(files.qmp_sock)
+        qmp = Qmp(files.qmp_sock)  # QEMU opens its chardevs in order: the console's before QMP's
         stack.callback(qmp.close)
         log.info(f"QEMU pid {process.pid}: {arch} {firmware}, {accel.name.upper()} ({accel.reason})")
         yield Vm(

@@ -28,8 +28,17 @@ class VmFiles:
         return self.dir / "efivars.fd"
 
     @property
-    def console_sock(self) -> Path:
-        return self.dir / "console.sock"
+    def console_pipe(self) -> Path:
+        """QEMU's pipe chardev base name: it writes to <this>.out and reads <this>.in."""
+        return self.dir / "console"
+
+    @property
+    def console_out(self) -> Path:
+        return self.dir / "console.out"
+
+    @property
+    def console_in(self) -> Path:
+        return self.dir / "console.in"
 
     @property
     def console_log(self) -> Path:
@@ -125,7 +134,9 @@ def qemu_argv(
     argv += nic_argv(nics or (Nic(),))
     argv += [
         "-device", "virtio-rng-pci",
-        "-chardev", f"socket,id=con,path={files.console_sock},server=on,wait=on,logfile={files.console_log}",
+        # a pipe, never a socket: a unix socket holds only a few hundred 1-byte writes, and when it
+        # is full QEMU logs a character, retries it (logging it again) and drops it after 4 tries
+        "-chardev", f"pipe,id=con,path={files.console_pipe},logfile={files.console_log}",
         "-serial", "chardev:con",
         "-qmp", f"unix:{files.qmp_sock},server=on,wait=off",
     ]  # fmt: skip

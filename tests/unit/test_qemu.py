@@ -62,3 +62,11 @@ def test_the_vcpu_count_is_the_callers() -> None:
     one = qemu.qemu_argv(arches.get("amd64"), "bios", "tcg", files, smp=1)
     assert ("-smp", "1") in pairs(one)
     assert ("-smp", "2") in pairs(argv(arches.get("amd64"), "bios"))
+
+
+def test_the_console_is_a_pipe_chardev_with_a_log() -> None:
+    # a pipe, never a socket: a full unix socket makes QEMU log a character twice and drop it
+    for arch in arches.table().values():
+        args = argv(arch, arch.qemu.default_firmware[0])
+        assert ("-chardev", "pipe,id=con,path=/vm/console,logfile=/vm/console.log") in pairs(args)
+        assert not any(a.startswith("socket,") for a in args)
