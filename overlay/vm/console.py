@@ -38,8 +38,11 @@ KEYS_RE = re.compile(
 # Without a start marker that matches (a character lost), the block is the lines before the end one.
 KEYS_END_RE = re.compile(rf"-+{_doubled('END')}[^\n]*KEYS-+")
 KEYS_MAX = 8  # cloud-init prints one line per host key type
-# Every console pattern is one line long, so the text searched after each read need not be more.
-SEARCH_WINDOW = 16384
+# pexpect searches only the last SEARCH_WINDOW characters after each read, so a read (at most
+# READ_MAX) must fit in it with room for a pattern that began in the previous read; every console
+# pattern is one line long.
+READ_MAX = 8192
+SEARCH_WINDOW = 2 * READ_MAX
 ANSI_RE = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\r")
 
 
@@ -131,7 +134,7 @@ class Console:
             self.out_fd,
             encoding="utf-8",
             codec_errors="replace",
-            maxread=65536,
+            maxread=READ_MAX,
             searchwindowsize=SEARCH_WINDOW,
         )
         self.started = time.monotonic()
