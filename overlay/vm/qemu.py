@@ -34,11 +34,11 @@ class VmFiles:
 
     @property
     def console_out(self) -> Path:
-        return self.dir / "console.out"
+        return self.console_pipe.with_suffix(".out")
 
     @property
     def console_in(self) -> Path:
-        return self.dir / "console.in"
+        return self.console_pipe.with_suffix(".in")
 
     @property
     def console_log(self) -> Path:

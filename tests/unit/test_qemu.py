@@ -70,3 +70,6 @@ def test_the_console_is_a_pipe_chardev_with_a_log() -> None:
         args = argv(arch, arch.qemu.default_firmware[0])
         assert ("-chardev", "pipe,id=con,path=/vm/console,logfile=/vm/console.log") in pairs(args)
         assert not any(a.startswith("socket,") for a in args)
+    # QEMU's pipe chardev reads <path>.in and writes <path>.out: the FIFOs the console makes
+    files = qemu.VmFiles(Path("/vm"))
+    assert (files.console_in, files.console_out) == (Path("/vm/console.in"), Path("/vm/console.out"))

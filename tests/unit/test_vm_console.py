@@ -1,4 +1,5 @@
-"""The serial console over QEMU's pipe chardev: FIFOs made before QEMU starts, read with pexpect.
+"""The serial console over QEMU's pipe chardev: FIFOs made before QEMU starts, read with pexpect;
+the host keys read from its log.
 
 A fake QEMU here opens the FIFOs the way QEMU's pipe chardev does; no QEMU runs.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.vm.console import BootFailed, Console
+from overlay.vm.console import KEYS_RE, BootFailed, Console, keys_block, well_formed_key
 
 
 @dataclass
@@ -73,3 +74,36 @@ def test_a_failure_pattern_ends_the_wait_at_once(qemu: FakeQemu) -> None:
     os.write(qemu.out, b"[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n")
     with pytest.raises(BootFailed, match="the kernel panicked"):
         qemu.console.wait("kernel", "systemd", 5)
+
+
+def test_a_garbled_end_marker_still_ends_the_host_keys() -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO5rOlXBJOjBsSN8haGvFs8jV/8wmh//k5teLQL33VGV root@x"
+    text = f"-----BEGIN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HHOST KEY KEYS-----\n[ 274.1] cloud-init"
+    match = KEYS_RE.search(text)
+    assert match is not None and match.group(1).strip() == key
+    # the start marker too: a doubled character must not hide the keys
+    text = f"------BEGIN SSH HOSST KEY KEYS-----\n{key}\n-----END SSH HOST KEY KEYS-----\n"
+    match = KEYS_RE.search(text)
+    assert match is not None and match.group(1).strip() == key
+    # a start marker that lost a character: the lines before the end marker are the block
+    fingerprints = "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 SHA256:abc root@x (ED25519)\n"
+    fingerprints += "-----END SSH HOST KEY FINGERPRINTS-----\n"
+    text = f"{fingerprints}-----BEGN SSH HOST KEY KEYS-----\n{key}\n-----END SSH HOST KEY KEYS-----\n"
+    block = keys_block(text)
+    assert block is not None and [ln for ln in block.splitlines() if well_formed_key(ln)] == [key]
+    assert keys_block(fingerprints + "-----BEGIN SSH HOST KEY KEYS-----\n") is None  # not there yet
+    # the fingerprints block is not the keys block
+    assert (
+        KEYS_RE.search(
+            "-----BEGIN SSH HOST KEY FINGERPRINTS-----\nx\n-----END SSH HOST KEY FINGERPRINTS-----"
+        )
+        is None
+    )
+
+
+def test_garbled_host_keys_are_not_pinned() -> None:
+    good = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO5rOlXBJOjBsSN8haGvFs8jV/8wmh//k5teLQL33VGV root@x"
+    assert well_formed_key(good)
+    assert not well_formed_key(good.replace("AAAAIO5r", "AAAAIO5rr"))  # one character too many
+    assert not well_formed_key(good.replace("ssh-ed25519", "ssh-rsa"))  # type does not match the blob
+    assert not well_formed_key("garbage")
